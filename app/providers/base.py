@@ -1,0 +1,86 @@
+"""What every vendor module receives: its connection, its HTTP client and its credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from app.capabilities import ProviderInfo
+from app.errors import (
+    AppError,
+    AuthenticationFailed,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    RequestRejected,
+)
+from app.http import parse_retry_after, request_id_of
+from app.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderContext:
+    info: ProviderInfo
+    connection: str  # "Sandbox" or a profile name
+    profile_key: str  # scopes registry rows, ledgers and keyring entries, e.g. "glair.Sandbox"
+    fields: Mapping[str, str]  # the connection_fields' values (URLs already resolved)
+    http: httpx.AsyncClient
+    credential: Callable[[str], Awaitable[str]]  # raises CredentialsMissing when unset
+    store: Store  # blocking: call through asyncio.to_thread
+    is_sandbox: bool
+
+    def field(self, name: str) -> str:
+        return self.fields.get(name, "")
+
+    def url(self, field_name: str, path: str) -> str:
+        return self.fields.get(field_name, "").rstrip("/") + path
+
+
+ERROR_CLASSES: dict[int, type[ProviderError]] = {
+    401: AuthenticationFailed,
+    403: PermissionDenied,
+    404: NotFound,
+    429: RateLimited,
+}
+
+
+def error_from_status(
+    response: httpx.Response,
+    *,
+    provider: str,
+    operation: str,
+    message: str,
+    vendor_code: str | None = None,
+    cls: type[ProviderError] | None = None,
+) -> AppError:
+    """Build the typed error for a failed response; vendor modules supply the message."""
+    status = response.status_code
+    if cls is None:
+        cls = ProviderUnavailable if status >= 500 else ERROR_CLASSES.get(status, RequestRejected)
+    kwargs: dict[str, Any] = {
+        "provider": provider,
+        "operation": operation,
+        "request_id": request_id_of(response),
+        "vendor_code": vendor_code,
+        "http_status": status,
+    }
+    if issubclass(cls, RateLimited):
+        return cls(
+            message, retry_after=parse_retry_after(response.headers.get("retry-after")), **kwargs
+        )
+    return cls(message, **kwargs)
+
+
+def retry_hint(response: httpx.Response) -> str:
+    """'Try again in 30 s.' from Retry-After, or a generic hint."""
+    seconds = parse_retry_after(response.headers.get("retry-after"))
+    if seconds is None:
+        return "Wait a minute and try again."
+    if seconds < 90:
+        return f"Try again in {max(1, round(seconds))} s."
+    return f"Try again in {round(seconds / 60)} min."

@@ -1,0 +1,504 @@
+"""VerificationService: the one object the UI talks to.
+
+It owns the providers and their HTTP clients (one per connection), the session registry and
+audit trail, the keyring, and the in-process sandbox; `open_service()` closes them all.
+Blocking work (Pillow, keyring, SQLite) runs in worker threads via asyncio.to_thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+import httpx
+
+from app import imaging
+from app import providers as provider_registry
+from app.capabilities import Capability, ProviderInfo, SupportsConnectionTest, protocols_for
+from app.domain import EncodedImage, LoadedImage, SessionRecord
+from app.errors import (
+    AppError,
+    CapabilityNotSupported,
+    ConfigurationError,
+    CredentialsMissing,
+    ImageError,
+    UnexpectedResponse,
+)
+from app.http import make_client, require_secure_url
+from app.paths import AppPaths
+from app.providers.base import ProviderContext
+from app.sandbox.app import IN_PROCESS_ORIGIN, SandboxTransport, create_sandbox_app
+from app.sandbox.state import SandboxState
+from app.secrets import SecretStore, open_secret_store
+from app.settings import SANDBOX, ConnectionProfile, Settings, SettingsStore
+from app.store import Store
+
+log = logging.getLogger("facedesk.services")
+
+P = TypeVar("P")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatus:
+    name: str
+    is_sandbox: bool
+    missing_credentials: tuple[str, ...]
+    secrets_persistent: bool
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing_credentials
+
+
+class _Sandbox:
+    """The in-process sandbox, created on first use."""
+
+    def __init__(self) -> None:
+        self.app, self.state = create_sandbox_app(SandboxState())
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        return SandboxTransport(self.app)
+
+
+class VerificationService:
+    def __init__(
+        self,
+        *,
+        settings_store: SettingsStore,
+        secrets: SecretStore,
+        store: Store,
+        network_transport: Callable[[], httpx.AsyncBaseTransport] | None = None,
+        modules: Sequence[ModuleType] | None = None,
+    ) -> None:
+        self._settings_store = settings_store
+        self._secrets = secrets
+        self.store = store
+        self._network_transport = network_transport
+        self._modules = {m.INFO.id: m for m in (modules or provider_registry.PROVIDER_MODULES)}
+        self._settings_warning: str | None = None
+        try:
+            self._settings = settings_store.load()
+        except ConfigurationError as exc:
+            self._settings = Settings()
+            self._settings_warning = exc.user_message
+        self._sandbox: _Sandbox | None = None
+        self._live: dict[tuple[str, str], tuple[object, httpx.AsyncClient]] = {}
+
+    # --- providers and connections -------------------------------------------------------------
+
+    @property
+    def providers(self) -> tuple[ProviderInfo, ...]:
+        return tuple(m.INFO for m in self._modules.values())
+
+    def info(self, provider_id: str) -> ProviderInfo:
+        info: ProviderInfo = self._module(provider_id).INFO
+        return info
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def startup_warnings(self) -> tuple[str, ...]:
+        warnings = []
+        if self._settings_warning:
+            warnings.append(self._settings_warning)
+        reason = getattr(self._secrets, "reason", "")
+        if not self._secrets.persistent and reason:
+            warnings.append(reason)
+        return tuple(warnings)
+
+    @property
+    def secrets_backend(self) -> str:
+        return self._secrets.backend_name
+
+    def connections(self, provider_id: str) -> tuple[str, ...]:
+        return (SANDBOX, *(p.name for p in self._settings.profiles_for(provider_id)))
+
+    def active_connection(self, provider_id: str) -> str:
+        return self._settings.active_connection(provider_id)
+
+    def is_sandbox(self, provider_id: str) -> bool:
+        return self.active_connection(provider_id) == SANDBOX
+
+    def profile(self, provider_id: str, name: str) -> ConnectionProfile | None:
+        return self._settings.profile(provider_id, name)
+
+    def connection_fields(self, provider_id: str, name: str | None = None) -> dict[str, str]:
+        """The connection's field values, with defaults filled in and sandbox URLs resolved."""
+        info = self.info(provider_id)
+        name = name or self.active_connection(provider_id)
+        if name == SANDBOX:
+            values = {f.name: f.default for f in info.connection_fields}
+            values.update(
+                {
+                    k: v.replace("{root}", IN_PROCESS_ORIGIN)
+                    for k, v in info.sandbox_connection.items()
+                }
+            )
+            return values
+        profile = self._settings.profile(provider_id, name)
+        values = {f.name: f.default for f in info.connection_fields}
+        if profile is not None:
+            values.update({k: v for k, v in profile.fields.items() if v})
+        return values
+
+    async def set_active_connection(self, provider_id: str, name: str) -> None:
+        if name not in self.connections(provider_id):
+            raise ConfigurationError(f"There is no connection named {name!r}.")
+        self._settings = self._settings.with_active(provider_id, name)
+        await asyncio.to_thread(self._settings_store.save, self._settings)
+
+    async def save_profile(self, profile: ConnectionProfile) -> None:
+        info = self.info(profile.provider)
+        if not profile.name.strip() or profile.name == SANDBOX:
+            raise ConfigurationError("Give the connection a name other than “Sandbox”.")
+        for field in info.connection_fields:
+            value = profile.fields.get(field.name, "")
+            if field.is_url and value:
+                require_secure_url(value)
+            if field.choices and value and value not in field.choices:
+                raise ConfigurationError(
+                    f"{field.label} must be one of {', '.join(field.choices)}."
+                )
+        self._settings = self._settings.with_profile(profile)
+        await asyncio.to_thread(self._settings_store.save, self._settings)
+        await self._drop_live(profile.provider, profile.name)
+
+    async def delete_profile(self, provider_id: str, name: str) -> None:
+        info = self.info(provider_id)
+        profile = self._settings.profile(provider_id, name)
+        if profile is None:
+            return
+        for field in info.credential_fields:
+            await asyncio.to_thread(self._secrets.delete, profile.key, field.name)
+        self._settings = self._settings.without_profile(provider_id, name)
+        await asyncio.to_thread(self._settings_store.save, self._settings)
+        await self._drop_live(provider_id, name)
+
+    async def set_theme(self, theme: str) -> None:
+        from dataclasses import replace
+
+        self._settings = replace(self._settings, theme=theme)
+        await asyncio.to_thread(self._settings_store.save, self._settings)
+
+    # --- credentials ---------------------------------------------------------------------------
+
+    def _profile_key(self, provider_id: str, connection: str) -> str:
+        return f"{provider_id}.{connection}"
+
+    async def connection_status(self, provider_id: str) -> ConnectionStatus:
+        name = self.active_connection(provider_id)
+        info = self.info(provider_id)
+        missing: list[str] = []
+        if name != SANDBOX:
+            key = self._profile_key(provider_id, name)
+            groups: dict[str, bool] = {}
+            for field in info.credential_fields:
+                present = bool(await asyncio.to_thread(self._secrets.get, key, field.name))
+                if field.group:
+                    groups[field.group] = groups.get(field.group, False) or present
+                elif not present:
+                    missing.append(field.label)
+            missing += [g for g, ok in groups.items() if not ok]
+        return ConnectionStatus(
+            name=name,
+            is_sandbox=name == SANDBOX,
+            missing_credentials=tuple(missing),
+            secrets_persistent=self._secrets.persistent,
+        )
+
+    async def credential_presence(self, provider_id: str, connection: str) -> dict[str, bool]:
+        """Which credential fields are set; never the values themselves."""
+        key = self._profile_key(provider_id, connection)
+        result = {}
+        for field in self.info(provider_id).credential_fields:
+            result[field.name] = bool(await asyncio.to_thread(self._secrets.get, key, field.name))
+        return result
+
+    async def save_credentials(
+        self, provider_id: str, connection: str, values: Mapping[str, str]
+    ) -> None:
+        """Store non-empty values in the keyring; an empty value leaves the stored one alone."""
+        if connection == SANDBOX:
+            raise ConfigurationError("The Sandbox needs no credentials. Create a profile first.")
+        key = self._profile_key(provider_id, connection)
+        known = {f.name for f in self.info(provider_id).credential_fields}
+        for name, value in values.items():
+            if name in known and value:
+                await asyncio.to_thread(self._secrets.set, key, name, value)
+        await self._drop_live(provider_id, connection)
+
+    async def clear_credential(self, provider_id: str, connection: str, field: str) -> None:
+        key = self._profile_key(provider_id, connection)
+        await asyncio.to_thread(self._secrets.delete, key, field)
+        await self._drop_live(provider_id, connection)
+
+    def _credential_getter(
+        self, provider_id: str, connection: str, overrides: Mapping[str, str] | None = None
+    ) -> Callable[[str], Awaitable[str]]:
+        info = self.info(provider_id)
+        labels = {f.name: f.label for f in info.credential_fields}
+
+        async def get(field: str) -> str:
+            if overrides and overrides.get(field):
+                return overrides[field]
+            if connection == SANDBOX:
+                value = info.sandbox_credentials.get(field, "")
+            else:
+                key = self._profile_key(provider_id, connection)
+                stored: str | None = await asyncio.to_thread(self._secrets.get, key, field)
+                value = stored or ""
+            if not value:
+                raise CredentialsMissing(
+                    f"{labels.get(field, field)} is not set for the {info.display_name} "
+                    f"connection “{connection}”. Open Credentials to enter it.",
+                    provider=info.display_name,
+                )
+            return value
+
+        return get
+
+    # --- live provider objects -----------------------------------------------------------------
+
+    def _module(self, provider_id: str) -> ModuleType:
+        try:
+            return self._modules[provider_id]
+        except KeyError:
+            raise CapabilityNotSupported(
+                f"No provider called {provider_id!r} is installed."
+            ) from None
+
+    def _sandbox_instance(self) -> _Sandbox:
+        if self._sandbox is None:
+            self._sandbox = _Sandbox()
+        return self._sandbox
+
+    def _build(
+        self, provider_id: str, connection: str, overrides: Mapping[str, str] | None = None
+    ) -> tuple[object, httpx.AsyncClient]:
+        module = self._module(provider_id)
+        is_sandbox = connection == SANDBOX
+        fields = self.connection_fields(provider_id, connection)
+        if is_sandbox:
+            client = make_client(
+                transport=self._sandbox_instance().transport(), allow_plain_http=True
+            )
+        else:
+            for field in module.INFO.connection_fields:
+                if field.is_url:
+                    if not fields.get(field.name):
+                        raise ConfigurationError(
+                            f"{field.label} is not set for the connection “{connection}”. "
+                            "Open Connection settings to enter it."
+                        )
+                    require_secure_url(fields[field.name])
+            transport = self._network_transport() if self._network_transport else None
+            client = make_client(transport=transport)
+        ctx = ProviderContext(
+            info=module.INFO,
+            connection=connection,
+            profile_key=self._profile_key(provider_id, connection),
+            fields=fields,
+            http=client,
+            credential=self._credential_getter(provider_id, connection, overrides),
+            store=self.store,
+            is_sandbox=is_sandbox,
+        )
+        return module.create(ctx), client
+
+    def provider(self, provider_id: str, protocol: type[P]) -> P:
+        """The active connection's provider, typed as the capability protocol the caller needs."""
+        connection = self.active_connection(provider_id)
+        key = (provider_id, connection)
+        if key not in self._live:
+            self._live[key] = self._build(provider_id, connection)
+        instance = self._live[key][0]
+        if not isinstance(instance, protocol):
+            raise CapabilityNotSupported(
+                f"{self.info(provider_id).display_name} does not offer this operation."
+            )
+        return instance
+
+    def supports(self, provider_id: str, capability: Capability) -> bool:
+        info = self.info(provider_id)
+        return capability in info.capabilities and bool(protocols_for(provider_id, capability))
+
+    async def test_connection(
+        self, provider_id: str, connection: str, overrides: Mapping[str, str] | None = None
+    ) -> str:
+        """Try the connection (with typed-but-unsaved credentials in `overrides`)."""
+        instance, client = self._build(provider_id, connection, overrides)
+        try:
+            if not isinstance(instance, SupportsConnectionTest):
+                raise CapabilityNotSupported("This provider cannot test its connection.")
+            return await instance.test_connection()
+        finally:
+            await client.aclose()
+
+    async def _drop_live(self, provider_id: str, connection: str) -> None:
+        entry = self._live.pop((provider_id, connection), None)
+        if entry is not None:
+            await entry[1].aclose()
+
+    # --- images --------------------------------------------------------------------------------
+
+    async def load_image_file(self, path: str | Path) -> LoadedImage:
+        file = Path(path)
+        try:
+            size = await asyncio.to_thread(lambda: file.stat().st_size)
+            if size > imaging.MAX_INPUT_BYTES:
+                raise ImageError(
+                    f"{file.name} is {size / 1e6:.0f} MB; FaceDesk reads images up to "
+                    f"{imaging.MAX_INPUT_BYTES // 1_000_000} MB. Use a smaller export of the photo."
+                )
+            data = await asyncio.to_thread(file.read_bytes)
+        except OSError as exc:
+            raise ImageError(
+                f"FaceDesk could not read {file.name}: check that the file exists and that you "
+                "may open it."
+            ) from exc
+        return await self.load_image_bytes(data, file.name)
+
+    async def load_image_bytes(self, data: bytes, name: str) -> LoadedImage:
+        return await asyncio.to_thread(imaging.load, data, name)
+
+    async def prepare_image(self, provider_id: str, image: LoadedImage) -> EncodedImage:
+        rules = self.info(provider_id).upload_rules
+        return await asyncio.to_thread(imaging.prepare, image, rules)
+
+    # --- session registry and audit trail ------------------------------------------------------
+
+    def _scope(self, provider_id: str) -> tuple[str, str]:
+        return provider_id, self.active_connection(provider_id)
+
+    async def record_session(
+        self,
+        provider_id: str,
+        session_id: str,
+        *,
+        kind: str,
+        status: str,
+        label: str | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> SessionRecord:
+        provider, profile = self._scope(provider_id)
+        return await asyncio.to_thread(
+            lambda: self.store.upsert_session(
+                provider=provider,
+                profile=profile,
+                session_id=session_id,
+                kind=kind,
+                status=status,
+                label=label,
+                extra=extra,
+            )
+        )
+
+    async def sessions(self, provider_id: str, kind: str | None = None) -> list[SessionRecord]:
+        provider, profile = self._scope(provider_id)
+        return await asyncio.to_thread(self.store.list_sessions, provider, profile, kind=kind)
+
+    async def forget_session(self, provider_id: str, session_id: str) -> None:
+        provider, profile = self._scope(provider_id)
+        await asyncio.to_thread(self.store.forget_session, provider, profile, session_id)
+
+    async def audited(
+        self,
+        provider_id: str,
+        operation: str,
+        targets: Sequence[str],
+        call: Callable[[], Awaitable[T]],
+    ) -> T:
+        """Run a consequential operation with its attempt and its outcome in the audit trail."""
+        provider, profile = self._scope(provider_id)
+
+        def write(outcome: str, request_id: str | None = None) -> Awaitable[None]:
+            return asyncio.to_thread(
+                lambda: self.store.audit(
+                    provider=provider,
+                    profile=profile,
+                    operation=operation,
+                    targets=targets,
+                    outcome=outcome,
+                    request_id=request_id,
+                )
+            )
+
+        await write("attempt")
+        try:
+            result = await call()
+        except asyncio.CancelledError:
+            await asyncio.shield(write("cancelled"))
+            raise
+        except AppError as exc:
+            code = f" {exc.vendor_code}" if exc.vendor_code else ""
+            await write(f"failed: {type(exc).__name__}{code}", exc.request_id)
+            raise
+        except Exception:
+            await write("failed: unexpected error")
+            raise
+        await write("succeeded", getattr(result, "request_id", None))
+        return result
+
+    async def audit_entries(self, provider_id: str | None = None) -> list[Any]:
+        return await asyncio.to_thread(lambda: self.store.audit_entries(provider=provider_id))
+
+    # --- sandbox admin (demos: simulate the end user) ------------------------------------------
+
+    async def sandbox_admin(
+        self, method: str, path: str, payload: Mapping[str, Any] | None = None
+    ) -> Any:
+        """Call the in-process sandbox's admin API (`/_sandbox/...`)."""
+        client = make_client(transport=self._sandbox_instance().transport(), allow_plain_http=True)
+        async with client:
+            response = await client.request(
+                method, f"{IN_PROCESS_ORIGIN}/_sandbox{path}", json=payload
+            )
+        if response.status_code >= 400:
+            raise UnexpectedResponse(
+                f"The sandbox refused the admin request ({response.status_code})."
+            )
+        return response.json() if response.content else None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        live, self._live = self._live, {}
+        for _instance, client in live.values():
+            with contextlib.suppress(Exception):
+                await client.aclose()
+        await asyncio.to_thread(self.store.close)
+
+
+@contextlib.asynccontextmanager
+async def open_service(
+    paths: AppPaths,
+    *,
+    secrets: SecretStore | None = None,
+    network_transport: Callable[[], httpx.AsyncBaseTransport] | None = None,
+    modules: Sequence[ModuleType] | None = None,
+) -> AsyncIterator[VerificationService]:
+    paths.ensure()
+    store = await asyncio.to_thread(Store, paths.database_file)
+    secret_store: SecretStore = (
+        secrets if secrets is not None else await asyncio.to_thread(open_secret_store)
+    )
+    service = VerificationService(
+        settings_store=SettingsStore(paths.settings_file),
+        secrets=secret_store,
+        store=store,
+        network_transport=network_transport,
+        modules=modules,
+    )
+    try:
+        yield service
+    finally:
+        await service.aclose()

@@ -116,6 +116,10 @@ class VerificationService:
         return tuple(warnings)
 
     @property
+    def secrets_persistent(self) -> bool:
+        return self._secrets.persistent
+
+    @property
     def secrets_backend(self) -> str:
         return self._secrets.backend_name
 
@@ -282,11 +286,17 @@ class VerificationService:
         return self._sandbox
 
     def _build(
-        self, provider_id: str, connection: str, overrides: Mapping[str, str] | None = None
+        self,
+        provider_id: str,
+        connection: str,
+        overrides: Mapping[str, str] | None = None,
+        field_overrides: Mapping[str, str] | None = None,
     ) -> tuple[object, httpx.AsyncClient]:
         module = self._module(provider_id)
         is_sandbox = connection == SANDBOX
         fields = self.connection_fields(provider_id, connection)
+        if field_overrides and not is_sandbox:
+            fields.update({k: v for k, v in field_overrides.items() if v})
         if is_sandbox:
             client = make_client(
                 transport=self._sandbox_instance().transport(), allow_plain_http=True
@@ -332,10 +342,14 @@ class VerificationService:
         return capability in info.capabilities and bool(protocols_for(provider_id, capability))
 
     async def test_connection(
-        self, provider_id: str, connection: str, overrides: Mapping[str, str] | None = None
+        self,
+        provider_id: str,
+        connection: str,
+        overrides: Mapping[str, str] | None = None,
+        field_overrides: Mapping[str, str] | None = None,
     ) -> str:
-        """Try the connection (with typed-but-unsaved credentials in `overrides`)."""
-        instance, client = self._build(provider_id, connection, overrides)
+        """Try a connection, with typed-but-unsaved credentials and fields if given."""
+        instance, client = self._build(provider_id, connection, overrides, field_overrides)
         try:
             if not isinstance(instance, SupportsConnectionTest):
                 raise CapabilityNotSupported("This provider cannot test its connection.")

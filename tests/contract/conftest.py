@@ -59,7 +59,9 @@ class SandboxEndpoint:
         """A provider on this endpoint with the sandbox credentials unless told otherwise."""
         info = module.INFO
         values = {f.name: f.default for f in info.connection_fields}
-        values.update({k: v.replace("{root}", self.origin) for k, v in info.sandbox_connection.items()})
+        values.update(
+            {k: v.replace("{root}", self.origin) for k, v in info.sandbox_connection.items()}
+        )
         values.update(fields or {})
         creds = dict(info.sandbox_credentials if credentials is None else credentials)
 
@@ -98,9 +100,7 @@ def socket_sandbox() -> Iterator[SocketSandbox]:
 
 
 @pytest.fixture(params=["in_process", "socket"])
-async def sandbox(
-    request: pytest.FixtureRequest, tmp_path: Any
-) -> AsyncIterator[SandboxEndpoint]:
+async def sandbox(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[SandboxEndpoint]:
     store = Store(tmp_path / "contract.sqlite3")
     if request.param == "in_process":
         app, state = create_sandbox_app(SandboxState())

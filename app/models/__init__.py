@@ -1,0 +1,1 @@
+"""Vendor-specific domain types and capability Protocols the UI may import."""

@@ -1,0 +1,5 @@
+"""`python -m ui` runs FaceDesk."""
+
+from ui.main import run
+
+raise SystemExit(run())

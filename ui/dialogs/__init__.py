@@ -1,0 +1,1 @@
+"""Dialogs: connection settings and credentials, confirmations, crash report, about."""

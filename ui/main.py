@@ -1,0 +1,116 @@
+"""Entry point: `facedesk` (or `python -m ui`) runs the app on one qasync loop for its whole life.
+
+facedesk                         the window (Sandbox connection by default)
+facedesk prepare --for P FILE…   prepare images for a provider's upload rules (JSON lines)
+facedesk --screenshot PNG        render the window offscreen to a PNG and exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from app import APP_NAME, __version__
+from app.logging_setup import configure_logging
+from app.paths import default_paths
+
+log = logging.getLogger("facedesk.ui")
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="facedesk", description=f"{APP_NAME} {__version__}")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--screenshot", metavar="PNG", help="render the window to PNG and exit")
+    parser.add_argument("--tab", help="provider tab to show first (e.g. glair)")
+    parser.add_argument("--theme", choices=("system", "light", "dark"), help="override the theme")
+    return parser.parse_args(list(argv))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] == "prepare":
+        from app.cli import main as cli_main
+
+        return cli_main(args_list[1:])
+    args = _parse(args_list)
+
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    paths = default_paths().ensure()
+    configure_logging(paths.log_file)
+    log.info("starting %s %s", APP_NAME, __version__)
+    QCoreApplication.setOrganizationName(APP_NAME)
+    QCoreApplication.setApplicationName(APP_NAME)
+    QCoreApplication.setApplicationVersion(__version__)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)  # async cleanup runs after the window closes
+
+    import qasync
+
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        code: int = runner.run(_main(app, args))
+        return code
+
+
+async def _main(app: Any, args: argparse.Namespace) -> int:
+    from PySide6.QtCore import QTimer
+
+    from app.services import open_service
+    from ui.main_window import MainWindow
+    from ui.theme import apply_theme
+
+    paths = default_paths()
+    quit_event = asyncio.Event()
+    app.aboutToQuit.connect(quit_event.set)
+    async with open_service(paths) as service:
+        apply_theme(app, args.theme or service.settings.theme)
+        window = MainWindow(service, log_path=str(paths.log_file))
+        _install_exception_hooks(window)
+        window.closed.connect(app.quit)
+        if args.tab and args.tab in window.provider_tabs:
+            window.tabs.setCurrentWidget(window.provider_tabs[args.tab])
+        window.show()
+        if args.screenshot:
+            await asyncio.sleep(0.6)
+            await window.tasks.wait_idle()
+            window.grab().save(args.screenshot)
+            QTimer.singleShot(0, window.close)
+        await quit_event.wait()
+        await window.tasks.cancel_all()
+    log.info("stopped")
+    return 0
+
+
+def _install_exception_hooks(window: Any) -> None:
+    """Anything escaping a Qt override or a stray callback reaches the ErrorPresenter."""
+
+    def excepthook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
+        if value.__traceback__ is None:
+            value = value.with_traceback(tb)
+        window.presenter.show(value)
+
+    sys.excepthook = excepthook
+
+    def loop_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, BaseException):
+            window.presenter.show(exc)
+        else:
+            log.error("event loop: %s", context.get("message"))
+
+    asyncio.get_running_loop().set_exception_handler(loop_handler)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("QT_API", "pyside6")
+    raise SystemExit(run())

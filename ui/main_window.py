@@ -1,0 +1,177 @@
+"""The main window: one tab per provider, a banner for errors, running tasks in the status bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QIcon
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import APP_NAME
+from app.services import VerificationService
+from ui.errors import ErrorPresenter, StatusBanner
+from ui.provider_tab import ProviderTab
+from ui.tasks import TaskRunner
+from ui.theme import apply_theme
+
+EMPTY_STATE = (
+    "<h2>No vendors are installed</h2><p>This FaceDesk build registers no provider modules, so "
+    "there is nothing to connect to yet. Install a build that includes Azure AI Face, Veriff, "
+    "uqudo or GLAIR Vision.</p>"
+)
+
+
+class TaskIndicator(QWidget):
+    """Status-bar widget: what is running, a busy bar, and a cancel button."""
+
+    def __init__(self, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from PySide6.QtWidgets import QHBoxLayout
+
+        self._tasks = tasks
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.bar.setMaximumWidth(120)
+        self.bar.setMaximumHeight(14)
+        self.cancel_button = QToolButton()
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.menu = QMenu(self)
+        self.cancel_button.setMenu(self.menu)
+        self.cancel_button.clicked.connect(self._on_cancel_clicked)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        tasks.changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        running = [t for t in self._tasks.running() if t.cancellable]
+        visible = bool(running)
+        self.bar.setVisible(visible)
+        self.cancel_button.setVisible(visible)
+        self.menu.clear()
+        if not running:
+            self.label.setText("Ready")
+            return
+        self.label.setText(
+            running[0].label if len(running) == 1 else f"{len(running)} operations running"
+        )
+        for task in running:
+            action = self.menu.addAction(f"Cancel “{task.label}”")
+            action.triggered.connect(lambda _=False, name=task.name: self._tasks.cancel(name))
+
+    def _on_cancel_clicked(self) -> None:
+        for task in self._tasks.running():
+            if task.cancellable:
+                self._tasks.cancel(task.name)
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+
+    def __init__(
+        self,
+        service: VerificationService,
+        *,
+        log_path: str | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        from pathlib import Path
+
+        self.service = service
+        self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(QIcon.fromTheme("facedesk"))
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        self.banner = StatusBanner()
+        layout.addWidget(self.banner)
+        self.presenter = ErrorPresenter(self.banner, Path(log_path) if log_path else None)
+        self.tasks = TaskRunner(on_error=self.presenter.show, parent=self)
+        self.tabs = QTabWidget()
+        self.provider_tabs: dict[str, ProviderTab] = {}
+        for info in service.providers:
+            tab = ProviderTab(service, info.id, self.tasks, self.presenter)
+            self.provider_tabs[info.id] = tab
+            self.tabs.addTab(tab, info.display_name)
+            self.tabs.setTabToolTip(self.tabs.count() - 1, info.description)
+        if not self.provider_tabs:
+            empty = QLabel(EMPTY_STATE)
+            empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            empty.setWordWrap(True)
+            layout.addWidget(empty, 1)
+        else:
+            layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.task_indicator = TaskIndicator(self.tasks)
+        self.statusBar().addPermanentWidget(self.task_indicator)
+        self.presenter.credentials_requested.connect(self._on_credentials_requested)
+        self._build_menus()
+        for warning in service.startup_warnings:
+            self.presenter.info(warning, severity="warning")
+        self._restore_geometry()
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut("Ctrl+Q")
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        theme_menu = view_menu.addMenu("&Theme")
+        group = QActionGroup(self)
+        for mode, label in (("system", "Follow system"), ("light", "Light"), ("dark", "Dark")):
+            action = QAction(label, self, checkable=True)
+            action.setChecked(self.service.settings.theme == mode)
+            action.triggered.connect(lambda _=False, m=mode: self.set_theme(m))
+            group.addAction(action)
+            theme_menu.addAction(action)
+        self.help_menu = self.menuBar().addMenu("&Help")
+
+    def set_theme(self, mode: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, mode)
+        self.tasks.start("settings:theme", self.service.set_theme(mode))
+
+    def _on_credentials_requested(self, provider_name: str) -> None:
+        for provider_id, tab in self.provider_tabs.items():
+            if self.service.info(provider_id).display_name == provider_name or not provider_name:
+                self.tabs.setCurrentWidget(tab)
+                tab.open_connection_dialog(new=self.service.is_sandbox(provider_id))
+                return
+
+    def _restore_geometry(self) -> None:
+        state = QSettings()
+        geometry = state.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            screen = QGuiApplication.primaryScreen()
+            available = screen.availableGeometry()
+            self.resize(min(1360, available.width()), min(900, available.height()))
+        tab = state.value("window/tab")
+        if isinstance(tab, str) and tab in self.provider_tabs:
+            self.tabs.setCurrentWidget(self.provider_tabs[tab])
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        state = QSettings()
+        state.setValue("window/geometry", self.saveGeometry())
+        current = self.tabs.currentWidget()
+        if isinstance(current, ProviderTab):
+            state.setValue("window/tab", current.provider_id)
+        super().closeEvent(event)
+        self.closed.emit()

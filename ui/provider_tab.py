@@ -1,0 +1,153 @@
+"""A provider's tab: connection selector, the image pair, and one panel per declared capability."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services import VerificationService
+from app.settings import SANDBOX
+from ui.dialogs.connection_dialog import ConnectionDialog
+from ui.errors import ErrorPresenter
+from ui.panels import panels_for
+from ui.panels.base import Panel, PanelContext
+from ui.tasks import TaskRunner
+from ui.widgets.image_pair import ImagePair
+
+NEW_CONNECTION = "New connection…"
+SANDBOX_NOTE = (
+    "Sandbox: an offline emulator of this vendor. No data leaves this computer, and its scores "
+    "are derived from image hashes: they are not biometric."
+)
+
+
+class ProviderTab(QWidget):
+    def __init__(
+        self,
+        service: VerificationService,
+        provider_id: str,
+        tasks: TaskRunner,
+        presenter: ErrorPresenter,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.provider_id = provider_id
+        self.tasks = tasks
+        self.presenter = presenter
+        info = service.info(provider_id)
+        layout = QVBoxLayout(self)
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Connection:"))
+        self.connection_combo = QComboBox()
+        self.connection_combo.setMinimumWidth(180)
+        bar.addWidget(self.connection_combo)
+        self.settings_button = QPushButton("Connection settings…")
+        bar.addWidget(self.settings_button)
+        self.connection_state = QLabel()
+        self.connection_state.setWordWrap(True)
+        bar.addWidget(self.connection_state, 1)
+        layout.addLayout(bar)
+
+        self.images = ImagePair(service, tasks, provider_id)
+        self.panel_tabs = QTabWidget()
+        self.panel_tabs.setDocumentMode(True)
+        self.context = PanelContext(service, provider_id, tasks, presenter, self.images)
+        self.panels: list[Panel] = []
+        for panel_class in panels_for(provider_id, info.capabilities):
+            panel = panel_class(self.context)
+            self.panels.append(panel)
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setWidget(panel)
+            self.panel_tabs.addTab(scroll, panel.title)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.images)
+        splitter.addWidget(self.panel_tabs)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        layout.addWidget(splitter, 1)
+
+        self._refresh_connections()
+        self.connection_combo.activated.connect(self._on_connection_combo_activated)
+        self.settings_button.clicked.connect(self._on_settings_clicked)
+
+    def _refresh_connections(self) -> None:
+        self.connection_combo.blockSignals(True)
+        self.connection_combo.clear()
+        self.connection_combo.addItems(list(self.service.connections(self.provider_id)))
+        self.connection_combo.addItem(NEW_CONNECTION)
+        self.connection_combo.setCurrentText(self.service.active_connection(self.provider_id))
+        self.connection_combo.blockSignals(False)
+        self.tasks.start(f"{self.provider_id}:connection_state", self._update_state())
+
+    async def _update_state(self) -> None:
+        status = await self.service.connection_status(self.provider_id)
+        self.settings_button.setEnabled(not status.is_sandbox)
+        if status.is_sandbox:
+            self.connection_state.setText(SANDBOX_NOTE)
+            self.connection_state.setStyleSheet("color: #1d4ed8;")
+        elif status.missing_credentials:
+            self.connection_state.setText(
+                "Set credentials to use this connection: missing "
+                + ", ".join(status.missing_credentials)
+                + "."
+            )
+            self.connection_state.setStyleSheet("color: #b3261e;")
+        else:
+            fields = self.service.connection_fields(self.provider_id)
+            where = next((v for k, v in fields.items() if "url" in k or k == "endpoint"), "")
+            self.connection_state.setText(f"Connected to {where}" if where else "Ready.")
+            self.connection_state.setStyleSheet("")
+        for index, _panel in enumerate(self.panels):
+            self.panel_tabs.widget(index).setEnabled(status.ready)
+            self.panel_tabs.setTabToolTip(
+                index, "" if status.ready else "Set credentials first (Connection settings…)"
+            )
+
+    def _on_connection_combo_activated(self, _index: int) -> None:
+        choice = self.connection_combo.currentText()
+        if choice == NEW_CONNECTION:
+            self.open_connection_dialog(new=True)
+            return
+        self.tasks.start(f"{self.provider_id}:switch_connection", self._switch(choice))
+
+    async def _switch(self, name: str) -> None:
+        await self.service.set_active_connection(self.provider_id, name)
+        for panel in self.panels:
+            panel.on_connection_changed()
+        self._refresh_connections()
+
+    def _on_settings_clicked(self) -> None:
+        self.open_connection_dialog(new=False)
+
+    def open_connection_dialog(self, *, new: bool) -> ConnectionDialog:
+        current = self.service.active_connection(self.provider_id)
+        dialog = ConnectionDialog(
+            self.service,
+            self.tasks,
+            self.provider_id,
+            None if new or current == SANDBOX else current,
+            self,
+        )
+        dialog.saved.connect(lambda _name: self._after_dialog())
+        dialog.rejected.connect(self._refresh_connections)
+        dialog.open()
+        return dialog
+
+    def _after_dialog(self) -> None:
+        for panel in self.panels:
+            panel.on_connection_changed()
+        self._refresh_connections()

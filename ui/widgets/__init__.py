@@ -1,0 +1,1 @@
+"""Reusable widgets: image slots, result cards, copyable fields, QR codes."""

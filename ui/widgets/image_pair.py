@@ -1,0 +1,30 @@
+"""The ID photo and the selfie side by side; panels read them from here."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+from app.services import VerificationService
+from ui.tasks import TaskRunner
+from ui.widgets.image_slot import ImageSlot
+
+
+class ImagePair(QWidget):
+    def __init__(
+        self,
+        service: VerificationService,
+        tasks: TaskRunner,
+        provider_id: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.provider_id = provider_id
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.id_photo = ImageSlot("ID photo", f"{provider_id}:id", service, tasks)
+        self.selfie = ImageSlot("Selfie", f"{provider_id}:selfie", service, tasks)
+        layout.addWidget(self.id_photo)
+        layout.addWidget(self.selfie)
+
+    def set_provider(self, provider_id: str) -> None:
+        self.provider_id = provider_id

@@ -81,7 +81,8 @@ class VerificationService:
         self._secrets = secrets
         self.store = store
         self._network_transport = network_transport
-        self._modules = {m.INFO.id: m for m in (modules or provider_registry.PROVIDER_MODULES)}
+        chosen = provider_registry.PROVIDER_MODULES if modules is None else modules
+        self._modules = {m.INFO.id: m for m in chosen}
         self._settings_warning: str | None = None
         try:
             self._settings = settings_store.load()

@@ -5,7 +5,7 @@ perceptual hashes: the same photo re-encoded, resized or slightly cropped scores
 different photos score low. The conventions an operator can rely on when demoing:
 
 - a nearly uniform image (a blank frame) contains no face;
-- an image at least 1.8× wider than tall is a "group" strip: one face per square-ish slice;
+- an image at least 1.8× wider than tall is a "group" strip: one face per 4:5 portrait slice;
 - anything else contains one face, centred;
 - a grayscale image (no colour) is treated as a photo of a printout: liveness says spoof.
 """
@@ -19,7 +19,7 @@ import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, ImageStat
+from PIL import Image, ImageChops, ImageOps, ImageStat
 
 MAX_PIXELS = 60_000_000
 _CACHE_SIZE = 64
@@ -63,8 +63,7 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def _dhash(image: Image.Image) -> int:
-    gray = image.convert("L")
+def _dhash(gray: Image.Image) -> int:
     horizontal = gray.resize((9, 8), Image.Resampling.BILINEAR)
     vertical = gray.resize((8, 9), Image.Resampling.BILINEAR)
     hp = horizontal.load()
@@ -81,24 +80,84 @@ def _dhash(image: Image.Image) -> int:
     return bits
 
 
-def _face_boxes(image: Image.Image) -> tuple[FaceBox, ...]:
+def _pack(values: list[int]) -> int:
+    packed = 0
+    for value in values:
+        packed = (packed << 8) | max(0, min(255, value))
+    return packed
+
+
+def _unpack(packed: int, count: int) -> list[int]:
+    return [(packed >> (8 * (count - 1 - i))) & 0xFF for i in range(count)]
+
+
+_LUM_CELLS = 16
+_CHROMA_CELLS = 18
+_COLOUR_FLAG = 1 << 400
+
+
+def _signature(region: Image.Image, colourful: bool) -> int:
+    """One int (so vendors can store it): structure hash, brightness layout, colour layout.
+
+    Bits 0-127: difference hash (structure); 128-255: 4×4 brightness layout around its mean;
+    256-399: 3×3 colour-opponent layout; bit 400: the image has colour.
+    """
+    gray = region.convert("L")
+    structure = _dhash(gray)
+    cells = gray.resize((4, 4), Image.Resampling.BOX)
+    lum = [int(cells.getpixel((x, y))) for y in range(4) for x in range(4)]  # type: ignore[arg-type]
+    mean = sum(lum) / len(lum)
+    lum_layout = _pack([int(v - mean) + 128 for v in lum])
+    small = region.convert("RGB").resize((3, 3), Image.Resampling.BOX)
+    chroma: list[int] = []
+    for r, g, b in small.get_flattened_data():  # type: ignore[misc]
+        chroma += [int((r - g) / 2) + 128, int((b - (r + g) / 2) / 2) + 128]
+    signature = structure | (lum_layout << 128) | (_pack(chroma) << 256)
+    return signature | _COLOUR_FLAG if colourful else signature
+
+
+def _subject_box(image: Image.Image) -> tuple[int, int, int, int]:
+    """The subject's bounding box: what differs from the colour of the frame's border."""
+    width, height = image.size
+    border = [image.getpixel((x, 0)) for x in range(0, width, max(1, width // 16))]
+    border += [image.getpixel((0, y)) for y in range(0, height, max(1, height // 16))]
+    border += [image.getpixel((width - 1, y)) for y in range(0, height, max(1, height // 16))]
+    channels = list(zip(*border, strict=True))
+    background = tuple(sorted(c)[len(c) // 2] for c in channels)
+    diff = ImageChops.difference(image, Image.new("RGB", image.size, background))
+    mask = diff.convert("L").point(lambda v: 255 if v > 28 else 0)
+    box = mask.getbbox()
+    if box is None or (box[2] - box[0]) * (box[3] - box[1]) < 0.05 * width * height:
+        return (int(width * 0.2), int(height * 0.15), int(width * 0.8), int(height * 0.85))
+    return box
+
+
+def _face_boxes(image: Image.Image, colourful: bool) -> tuple[FaceBox, ...]:
     width, height = image.size
     stat = ImageStat.Stat(image.convert("L"))
     if stat.stddev[0] < 6.0:
         return ()
     count = 1
     if width >= 1.8 * height:
-        count = max(1, min(5, round(width / height)))
+        count = max(1, min(5, round(width / (height * 0.8))))
     boxes = []
     slice_width = width / count
     for index in range(count):
         x0 = int(index * slice_width)
-        left = x0 + int(slice_width * 0.2)
-        top = int(height * 0.15)
-        box_w = max(1, int(slice_width * 0.6))
-        box_h = max(1, int(height * 0.7))
-        crop = image.crop((left, top, left + box_w, top + box_h))
-        boxes.append(FaceBox(left, top, box_w, box_h, _dhash(crop)))
+        piece = image.crop((x0, 0, int(x0 + slice_width), height))
+        left, top, right, bottom = _subject_box(piece)
+        signature = _signature(piece.crop((left, top, right, bottom)), colourful)
+        box_w, box_h = right - left, bottom - top
+        # Report a face-sized rectangle in the upper middle of the subject, as vendors would.
+        boxes.append(
+            FaceBox(
+                x0 + left + int(box_w * 0.15),
+                top + int(box_h * 0.05),
+                max(1, int(box_w * 0.7)),
+                max(1, int(box_h * 0.6)),
+                signature,
+            )
+        )
     return tuple(boxes)
 
 
@@ -136,13 +195,13 @@ def analyse(data: bytes) -> ImageAnalysis:
     small = image.copy()
     small.thumbnail((512, 512))
     hsv = small.convert("HSV")
-    saturation = ImageStat.Stat(hsv).mean[1]
+    grayscale = ImageStat.Stat(hsv).mean[1] < 12.0
     result = ImageAnalysis(
         format=fmt,
         width=image.width,
         height=image.height,
-        faces=_face_boxes(small),
-        grayscale=saturation < 12.0,
+        faces=_face_boxes(small, colourful=not grayscale),
+        grayscale=grayscale,
         digest=digest,
     )
     # Face boxes were found on the thumbnail; scale them back to the full image.
@@ -173,9 +232,26 @@ def analyse(data: bytes) -> ImageAnalysis:
 
 
 def face_similarity(a: FaceBox, b: FaceBox) -> float:
-    """0..1: about 0.85-1.0 for the same photo re-encoded or resized, near 0 for different ones."""
-    distance = (a.signature ^ b.signature).bit_count()
-    return round(max(0.0, min(1.0, 1.0 - distance / 48.0)), 5)
+    """0..1: about 0.85-1.0 for the same photo re-encoded or resized, low for different ones."""
+    mask128 = (1 << 128) - 1
+    # Each component falls off quadratically: small re-encoding noise barely costs anything,
+    # while a different photo differs in most bits and cells.
+    structure = ((a.signature ^ b.signature) & mask128).bit_count() / 40.0
+    lum_a = _unpack((a.signature >> 128) & mask128, _LUM_CELLS)
+    lum_b = _unpack((b.signature >> 128) & mask128, _LUM_CELLS)
+    layout = sum(abs(x - y) for x, y in zip(lum_a, lum_b, strict=True)) / _LUM_CELLS / 25.0
+    colour = 0.0
+    if a.signature & _COLOUR_FLAG and b.signature & _COLOUR_FLAG:
+        chroma_mask = (1 << (8 * _CHROMA_CELLS)) - 1
+        ca = _unpack((a.signature >> 256) & chroma_mask, _CHROMA_CELLS)
+        cb = _unpack((b.signature >> 256) & chroma_mask, _CHROMA_CELLS)
+        colour = sum(abs(x - y) for x, y in zip(ca, cb, strict=True)) / _CHROMA_CELLS / 12.0
+
+    def closeness(distance: float) -> float:
+        return max(0.0, 1.0 - min(1.0, distance) ** 2)
+
+    score = closeness(structure) * (0.3 + 0.7 * closeness(layout) * closeness(colour))
+    return round(score, 5)
 
 
 def similarity(a: ImageAnalysis, b: ImageAnalysis) -> float | None:

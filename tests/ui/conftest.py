@@ -31,6 +31,8 @@ def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     errors: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _loop, context: errors.append(context))
     yield loop
+    # Close once, at the very end: this joins the QThreadExecutor behind asyncio.to_thread.
+    loop.close()
     assert not errors, errors
 
 

@@ -19,9 +19,16 @@ async def _credential(name: str) -> str:
 async def test_every_declared_capability_is_implemented(module, tmp_path) -> None:
     info = module.INFO
     async with httpx.AsyncClient() as client:
-        ctx = ProviderContext(info=info, connection="Sandbox", profile_key=f"{info.id}.Sandbox",
-                              fields={}, http=client, credential=_credential,
-                              store=Store(tmp_path / "db.sqlite3"), is_sandbox=True)
+        ctx = ProviderContext(
+            info=info,
+            connection="Sandbox",
+            profile_key=f"{info.id}.Sandbox",
+            fields={},
+            http=client,
+            credential=_credential,
+            store=Store(tmp_path / "db.sqlite3"),
+            is_sandbox=True,
+        )
         provider = module.create(ctx)
         assert isinstance(provider, SupportsConnectionTest)
         for capability in info.capabilities:
@@ -34,7 +41,8 @@ async def test_every_declared_capability_is_implemented(module, tmp_path) -> Non
 @pytest.mark.parametrize("module", providers.PROVIDER_MODULES, ids=lambda m: m.INFO.id)
 def test_provider_info_is_complete(module) -> None:
     info = module.INFO
-    assert info.display_name and info.description
+    assert info.display_name
+    assert info.description
     assert info.credential_fields, "every vendor needs credentials"
     assert any(f.is_url for f in info.connection_fields)
     assert set(info.sandbox_credentials) >= {f.name for f in info.credential_fields if not f.group}

@@ -18,7 +18,6 @@ from app.secrets import KeyringSecretStore, MemorySecretStore, open_secret_store
 from app.settings import SANDBOX, ConnectionProfile, Settings, SettingsStore, dumps, migrate, parse
 from app.store import Store
 
-
 # --- settings ----------------------------------------------------------------------------------
 
 
@@ -26,7 +25,7 @@ def test_settings_round_trip(tmp_path: Path) -> None:
     store = SettingsStore(tmp_path / "settings.toml")
     settings = (
         Settings(theme="dark")
-        .with_profile(ConnectionProfile("glair", "Prod \"EU\"", {"base_url": "https://x.example"}))
+        .with_profile(ConnectionProfile("glair", 'Prod "EU"', {"base_url": "https://x.example"}))
         .with_active("glair", 'Prod "EU"')
     )
     store.save(settings)
@@ -132,10 +131,23 @@ def test_keyring_failure_becomes_a_configuration_error() -> None:
 
 def test_session_registry_upsert_keeps_label_and_merges_extra(tmp_path: Path) -> None:
     store = Store(tmp_path / "db.sqlite3")
-    store.upsert_session(provider="glair", profile="Sandbox", session_id="s1", kind="passive",
-                         status="PENDING", label="Desk 3", extra={"url": "https://x"})
-    store.upsert_session(provider="glair", profile="Sandbox", session_id="s1", kind="passive",
-                         status="FINISHED", extra={"result": "LOW"})
+    store.upsert_session(
+        provider="glair",
+        profile="Sandbox",
+        session_id="s1",
+        kind="passive",
+        status="PENDING",
+        label="Desk 3",
+        extra={"url": "https://x"},
+    )
+    store.upsert_session(
+        provider="glair",
+        profile="Sandbox",
+        session_id="s1",
+        kind="passive",
+        status="FINISHED",
+        extra={"result": "LOW"},
+    )
     record = store.get_session("glair", "Sandbox", "s1")
     assert record is not None
     assert record.status == "FINISHED"
@@ -153,8 +165,13 @@ def test_store_uses_wal_and_full_sync(tmp_path: Path) -> None:
 
 def test_audit_trail_is_append_only(tmp_path: Path) -> None:
     store = Store(tmp_path / "db.sqlite3")
-    store.audit(provider="veriff", profile="Sandbox", operation="delete_session",
-                targets=["abc"], outcome="attempt")
+    store.audit(
+        provider="veriff",
+        profile="Sandbox",
+        operation="delete_session",
+        targets=["abc"],
+        outcome="attempt",
+    )
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         store._db.execute("UPDATE audit SET outcome='forged'")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -181,8 +198,9 @@ def test_rate_events_survive_reopening(tmp_path: Path) -> None:
 
 
 def test_redacting_filter_masks_credentials() -> None:
-    record = logging.LogRecord("x", logging.INFO, __file__, 1,
-                               "auth Bearer abc.def.ghi api_key=K123 token: T9", None, None)
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "auth Bearer abc.def.ghi api_key=K123 token: T9", None, None
+    )
     RedactingFilter().filter(record)
     text = record.getMessage()
     assert "abc.def" not in text and "K123" not in text and "T9" not in text
@@ -205,11 +223,22 @@ def test_log_file_rotates_and_redacts(tmp_path: Path) -> None:
 
 
 def test_error_details_carry_provider_operation_and_request_id() -> None:
-    error = RateLimited("Slow down.", retry_after=30, provider="Veriff", operation="delete",
-                        request_id="r-1", http_status=429)
+    error = RateLimited(
+        "Slow down.",
+        retry_after=30,
+        provider="Veriff",
+        operation="delete",
+        request_id="r-1",
+        http_status=429,
+    )
     details = error.details().as_text()
     assert error.retryable and error.retry_after == 30
-    for part in ("RateLimited: Slow down.", "Provider: Veriff", "Operation: delete",
-                 "Request id: r-1", "HTTP status: 429"):
+    for part in (
+        "RateLimited: Slow down.",
+        "Provider: Veriff",
+        "Operation: delete",
+        "Request id: r-1",
+        "HTTP status: 429",
+    ):
         assert part in details
     assert not AppError("x").retryable

@@ -38,9 +38,9 @@ class FakeClock:
         return _Clock(monotonic=self.monotonic, sleep=self.sleep, rng=lambda: 1.0)
 
 
-def scripted(responses: list[Callable[[httpx.Request], httpx.Response]]) -> tuple[
-    httpx.MockTransport, list[httpx.Request]
-]:
+def scripted(
+    responses: list[Callable[[httpx.Request], httpx.Response]],
+) -> tuple[httpx.MockTransport, list[httpx.Request]]:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -50,7 +50,9 @@ def scripted(responses: list[Callable[[httpx.Request], httpx.Response]]) -> tupl
     return httpx.MockTransport(handler), seen
 
 
-def status(code: int, headers: dict[str, str] | None = None) -> Callable[[httpx.Request], httpx.Response]:
+def status(
+    code: int, headers: dict[str, str] | None = None
+) -> Callable[[httpx.Request], httpx.Response]:
     return lambda request: httpx.Response(code, headers=headers or {}, json={"code": code})
 
 
@@ -253,6 +255,12 @@ async def test_send_turns_timeouts_into_provider_unavailable() -> None:
 
     async with make_client(transport=httpx.MockTransport(slow)) as client:
         with pytest.raises(ProviderUnavailable, match="did not answer in time") as info:
-            await send(client, "POST", "https://vendor.example/x", provider="Vendor",
-                       operation="op", path_template="/x")
+            await send(
+                client,
+                "POST",
+                "https://vendor.example/x",
+                provider="Vendor",
+                operation="op",
+                path_template="/x",
+            )
     assert info.value.retryable

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
-from app.http import NO_RETRY, make_client, send
 from app.errors import ProviderUnavailable
+from app.http import NO_RETRY, make_client, send
 from app.sandbox import similarity
 from app.sandbox.app import IN_PROCESS_ORIGIN, SandboxTransport, create_sandbox_app
 from app.sandbox.state import SandboxState
@@ -54,8 +54,9 @@ def test_slightly_cropped_photo_still_scores_high() -> None:
 
 def test_different_photos_score_low() -> None:
     scores = [
-        similarity.similarity(similarity.analyse(encode(photo(i))),
-                              similarity.analyse(encode(photo(i + 100))))
+        similarity.similarity(
+            similarity.analyse(encode(photo(i))), similarity.analyse(encode(photo(i + 100)))
+        )
         for i in range(5)
     ]
     assert all(s is not None and s < 0.5 for s in scores), scores
@@ -63,7 +64,7 @@ def test_different_photos_score_low() -> None:
 
 def test_blank_image_has_no_face_and_wide_strip_has_several() -> None:
     blank = similarity.analyse(encode(Image.new("RGB", (400, 400), (200, 180, 170))))
-    strip = similarity.analyse(encode(photo(3, size=(1200, 400))))
+    strip = similarity.analyse(encode(photo(3, size=(1200, 500))))
     assert blank.faces == ()
     assert len(strip.faces) == 3
     assert similarity.similarity(blank, strip) is None
@@ -106,24 +107,35 @@ async def test_fault_status_applies_to_the_next_n_calls(sandbox_client: httpx.As
     async with sandbox_client as client:
         await client.post(
             f"{IN_PROCESS_ORIGIN}/_sandbox/faults",
-            json={"kind": "status", "path": "^/nowhere", "count": 2, "status": 503,
-                  "body": {"error": "busy"}, "headers": {"Retry-After": "3"}},
+            json={
+                "kind": "status",
+                "path": "^/nowhere",
+                "count": 2,
+                "status": 503,
+                "body": {"error": "busy"},
+                "headers": {"Retry-After": "3"},
+            },
         )
         first = await client.get(f"{IN_PROCESS_ORIGIN}/nowhere")
         second = await client.get(f"{IN_PROCESS_ORIGIN}/nowhere")
         third = await client.get(f"{IN_PROCESS_ORIGIN}/nowhere")
     assert (first.status_code, first.json(), first.headers["retry-after"]) == (
-        503, {"error": "busy"}, "3")
+        503,
+        {"error": "busy"},
+        "3",
+    )
     assert second.status_code == 503
     assert third.status_code == 404
 
 
 async def test_fault_malformed_and_non_json(sandbox_client: httpx.AsyncClient) -> None:
     async with sandbox_client as client:
-        await client.post(f"{IN_PROCESS_ORIGIN}/_sandbox/faults",
-                          json={"kind": "malformed", "path": "^/a"})
-        await client.post(f"{IN_PROCESS_ORIGIN}/_sandbox/faults",
-                          json={"kind": "non_json", "path": "^/b"})
+        await client.post(
+            f"{IN_PROCESS_ORIGIN}/_sandbox/faults", json={"kind": "malformed", "path": "^/a"}
+        )
+        await client.post(
+            f"{IN_PROCESS_ORIGIN}/_sandbox/faults", json={"kind": "non_json", "path": "^/b"}
+        )
         malformed = await client.get(f"{IN_PROCESS_ORIGIN}/a")
         html = await client.get(f"{IN_PROCESS_ORIGIN}/b")
     with pytest.raises(ValueError):
@@ -135,15 +147,23 @@ async def test_fault_drop_looks_like_a_dropped_connection(
     sandbox_client: httpx.AsyncClient,
 ) -> None:
     async with sandbox_client as client:
-        await client.post(f"{IN_PROCESS_ORIGIN}/_sandbox/faults",
-                          json={"kind": "drop", "path": "^/c"})
+        await client.post(
+            f"{IN_PROCESS_ORIGIN}/_sandbox/faults", json={"kind": "drop", "path": "^/c"}
+        )
         with pytest.raises(ProviderUnavailable, match="dropped"):
-            await send(client, "POST", f"{IN_PROCESS_ORIGIN}/c", provider="Sandbox",
-                       operation="x", path_template="/c")
+            await send(
+                client,
+                "POST",
+                f"{IN_PROCESS_ORIGIN}/c",
+                provider="Sandbox",
+                operation="x",
+                path_template="/c",
+            )
 
 
 async def test_unknown_fault_kind_is_rejected(sandbox_client: httpx.AsyncClient) -> None:
     async with sandbox_client as client:
-        response = await client.post(f"{IN_PROCESS_ORIGIN}/_sandbox/faults",
-                                     json={"kind": "explode", "path": "x"})
+        response = await client.post(
+            f"{IN_PROCESS_ORIGIN}/_sandbox/faults", json={"kind": "explode", "path": "x"}
+        )
     assert response.status_code == 400

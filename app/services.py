@@ -21,7 +21,7 @@ import httpx
 from app import imaging
 from app import providers as provider_registry
 from app.capabilities import Capability, ProviderInfo, SupportsConnectionTest, protocols_for
-from app.domain import EncodedImage, LoadedImage, SessionRecord
+from app.domain import AuditEntry, EncodedImage, LoadedImage, SessionRecord
 from app.errors import (
     AppError,
     CapabilityNotSupported,
@@ -463,7 +463,7 @@ class VerificationService:
         await write("succeeded", getattr(result, "request_id", None))
         return result
 
-    async def audit_entries(self, provider_id: str | None = None) -> list[Any]:
+    async def audit_entries(self, provider_id: str | None = None) -> list[AuditEntry]:
         return await asyncio.to_thread(lambda: self.store.audit_entries(provider=provider_id))
 
     # --- sandbox admin (demos: simulate the end user) ------------------------------------------

@@ -3,6 +3,7 @@
 facedesk                         the window (Sandbox connection by default)
 facedesk prepare --for P FILE…   prepare images for a provider's upload rules (JSON lines)
 facedesk --screenshot PNG        render the window offscreen to a PNG and exit
+facedesk --self-test             check this build headless (window, sandbox, keyring); exit 0/1
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--screenshot", metavar="PNG", help="render the window to PNG and exit")
     parser.add_argument("--tab", help="provider tab to show first (e.g. glair)")
     parser.add_argument("--theme", choices=("system", "light", "dark"), help="override the theme")
+    parser.add_argument(
+        "--self-test", action="store_true", help="check this build headless and exit (0 = ok)"
+    )
     return parser.parse_args(list(argv))
 
 
@@ -39,6 +43,10 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         return cli_main(args_list[1:])
     args = _parse(args_list)
+    if args.self_test:
+        from ui.self_test import main as self_test_main
+
+        return self_test_main()
 
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
@@ -72,6 +80,14 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
     app.aboutToQuit.connect(quit_event.set)
     async with open_service(paths) as service:
         apply_theme(app, args.theme or service.settings.theme)
+        # "Follow system" re-applies the palette when the desktop switches light/dark.
+        app.styleHints().colorSchemeChanged.connect(
+            lambda _scheme: (
+                apply_theme(app, service.settings.theme)
+                if service.settings.theme == "system"
+                else None
+            )
+        )
         window = MainWindow(service, log_path=str(paths.log_file))
         _install_exception_hooks(window)
         window.closed.connect(app.quit)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QIcon
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME
 from app.services import VerificationService
+from ui.dialogs.about_dialog import AboutDialog, app_icon
 from ui.errors import ErrorPresenter, StatusBanner
 from ui.provider_tab import ProviderTab
 from ui.tasks import TaskRunner
@@ -94,7 +95,7 @@ class MainWindow(QMainWindow):
 
         self.service = service
         self.setWindowTitle(APP_NAME)
-        self.setWindowIcon(QIcon.fromTheme("facedesk"))
+        self.setWindowIcon(app_icon())
         central = QWidget()
         layout = QVBoxLayout(central)
         self.banner = StatusBanner()
@@ -139,7 +140,28 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, m=mode: self.set_theme(m))
             group.addAction(action)
             theme_menu.addAction(action)
+        tools_menu = self.menuBar().addMenu("&Tools")
+        audit_action = QAction("&Audit trail…", self)
+        audit_action.triggered.connect(self.open_audit_trail)
+        tools_menu.addAction(audit_action)
         self.help_menu = self.menuBar().addMenu("&Help")
+        about_action = QAction(f"&About {APP_NAME}", self)
+        about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        about_action.triggered.connect(self.show_about)
+        self.help_menu.addAction(about_action)
+
+    def show_about(self) -> AboutDialog:
+        """Open the non-modal About box (versions and folders, copyable for support)."""
+        dialog = AboutDialog(self.service, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def open_audit_trail(self) -> None:
+        from ui.dialogs.audit_dialog import AuditDialog
+
+        dialog = AuditDialog(self.service, self.tasks, self)
+        dialog.open()
 
     def set_theme(self, mode: str) -> None:
         app = QApplication.instance()

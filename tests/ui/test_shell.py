@@ -223,3 +223,34 @@ def _drop_file_log_handlers() -> Any:
         if isinstance(handler, logging.handlers.RotatingFileHandler):
             root.removeHandler(handler)
             handler.close()
+
+
+def test_audit_dialog_lists_attempt_and_outcome(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, app_paths: AppPaths
+) -> None:
+    from app.errors import NotFound
+    from ui.dialogs.audit_dialog import AuditDialog
+
+    async def scenario() -> None:
+        async with open_service(app_paths, modules=[fake_vendor]) as service:
+
+            async def delete() -> None:
+                raise NotFound("Gone already.", request_id="req-9", vendor_code="SessionNotFound")
+
+            with pytest.raises(NotFound):
+                await service.audited("fake", "delete_session", ["s-1"], delete)
+            runner = TaskRunner(on_error=lambda exc, retry: None)
+            dialog = AuditDialog(service, runner)
+            qtbot.addWidget(dialog)
+            await runner.wait_idle()
+            rows = [
+                [dialog.table.item(r, c).text() for c in range(dialog.table.columnCount())]
+                for r in range(dialog.table.rowCount())
+            ]
+            assert [r[4:] for r in rows] == [
+                ["delete_session", "s-1", "failed: NotFound SessionNotFound", "req-9"],
+                ["delete_session", "s-1", "attempt", ""],
+            ]
+            assert rows[0][3] == "Sandbox"
+
+    qloop.run_until_complete(scenario())

@@ -69,7 +69,7 @@ class ImageSlot(QFrame):
             self.info.clear()
         else:
             pixmap = QPixmap()
-            pixmap.loadFromData(image.thumbnail_png, b"PNG")
+            pixmap.loadFromData(image.thumbnail_png)
             self.preview.setPixmap(pixmap)
             info = image.info
             self.info.setText(

@@ -26,7 +26,7 @@ class QrCode(QLabel):
         buffer = io.BytesIO()
         code.save(buffer, kind="png", scale=6, border=2, dark="#000000", light="#ffffff")
         pixmap = QPixmap()
-        pixmap.loadFromData(buffer.getvalue(), b"PNG")
+        pixmap.loadFromData(buffer.getvalue())
         self.setPixmap(
             pixmap.scaled(
                 self._size,

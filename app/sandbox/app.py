@@ -15,6 +15,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.sandbox import azure_face as azure_face_sandbox
+from app.sandbox import glair as glair_sandbox
+from app.sandbox import uqudo as uqudo_sandbox
+from app.sandbox import veriff as veriff_sandbox
 from app.sandbox.state import FAULT_KINDS, Fault, SandboxState
 
 IN_PROCESS_ORIGIN = "http://sandbox.facedesk"
@@ -33,6 +37,46 @@ class VendorMount:
 def vendor_mounts() -> list[VendorMount]:
     """The emulated vendors. Each vendor module adds itself here."""
     mounts: list[VendorMount] = []
+    mounts.append(
+        VendorMount(
+            "azure",
+            "Azure AI Face",
+            azure_face_sandbox.create_app,
+            azure_face_sandbox.create_admin_app,
+            azure_face_sandbox.CREDENTIALS,
+            "/azure",
+        )
+    )
+    mounts.append(
+        VendorMount(
+            "veriff",
+            "Veriff",
+            veriff_sandbox.create_app,
+            veriff_sandbox.create_admin_app,
+            veriff_sandbox.CREDENTIALS,
+            "/veriff",
+        )
+    )
+    mounts.append(
+        VendorMount(
+            "glair",
+            "GLAIR Vision",
+            glair_sandbox.create_app,
+            glair_sandbox.create_admin_app,
+            glair_sandbox.CREDENTIALS,
+            "/glair",
+        )
+    )
+    mounts.append(
+        VendorMount(
+            "uqudo",
+            "uqudo",
+            uqudo_sandbox.create_app,
+            uqudo_sandbox.create_admin_app,
+            uqudo_sandbox.CREDENTIALS,
+            "/uqudo",
+        )
+    )
     return mounts
 
 
@@ -204,8 +248,15 @@ class SandboxTransport(httpx.AsyncBaseTransport):
         self._inner = httpx.ASGITransport(app=app)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # httpx's ASGITransport ignores timeouts; honour the read timeout like a socket would,
+        # so "the vendor is too slow" behaves the same in-process as over the network.
+        timeouts = request.extensions.get("timeout", {})
+        limit = timeouts.get("read") if isinstance(timeouts, dict) else None
         try:
-            return await self._inner.handle_async_request(request)
+            async with asyncio.timeout(limit):
+                return await self._inner.handle_async_request(request)
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout("sandbox did not answer in time", request=request) from exc
         except DroppedConnection as exc:
             raise httpx.RemoteProtocolError(
                 "peer closed connection without sending complete message body", request=request

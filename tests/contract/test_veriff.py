@@ -482,8 +482,6 @@ async def test_server_errors_and_broken_bodies(sandbox: SandboxEndpoint) -> None
 
 
 async def test_timeout(sandbox: SandboxEndpoint) -> None:
-    if sandbox.mode == "in_process":
-        pytest.skip("httpx's ASGI transport enforces no timeouts; the socket run covers this")
     provider = sandbox.connect(veriff, timeout=httpx.Timeout(0.3))
     await sandbox.fault(kind="delay", path="/veriff/v1/sessions/", delay=1.0)
     with pytest.raises(ProviderUnavailable, match="did not answer in time"):

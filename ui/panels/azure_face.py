@@ -1,0 +1,891 @@
+"""Azure AI Face tab: liveness sessions (version-aware), face verify, and person groups."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.capabilities import Capability
+from app.domain import CheckResult, EncodedImage, Verdict
+from app.errors import OperationRefused
+from app.models.azure_face import (
+    SINGLE_MODAL_VERSIONS,
+    AzureFaceVerify,
+    AzureLivenessSessions,
+    AzurePersonGroups,
+    Detection,
+    FaceRect,
+    LivenessSession,
+    OperationMode,
+    SessionKind,
+    SessionOptions,
+)
+from ui.dialogs.confirm import confirm_destructive
+from ui.panels.base import Panel, PanelContext
+from ui.widgets.copy_field import CopyField
+from ui.widgets.result_card import ResultCard
+
+KIND_LABELS = {
+    SessionKind.LIVENESS: "Liveness",
+    SessionKind.LIVENESS_WITH_VERIFY: "Liveness with verify (reference = ID photo)",
+}
+LIMITED_ACCESS_SETTING = "azure_face.limited_access"
+
+
+class FaceView(QLabel):
+    """A photo with Azure's face rectangles drawn on it; the chosen face is highlighted."""
+
+    def __init__(self, caption: str, parent: QWidget | None = None) -> None:
+        super().__init__(caption, parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(220, 220)
+        self.setFrameShape(QLabel.Shape.StyledPanel)
+        self.rects: tuple[FaceRect, ...] = ()
+
+    def show_faces(self, image: EncodedImage, rects: Sequence[FaceRect], selected: int) -> None:
+        self.rects = tuple(rects)
+        pixmap = QPixmap()
+        pixmap.loadFromData(image.data)
+        if pixmap.isNull():
+            return
+        painter = QPainter(pixmap)
+        width = max(4, pixmap.width() // 90)  # stays visible once scaled to the preview
+        for index, rect in enumerate(rects):
+            colour = QColor("#1b9e3e") if index == selected else QColor("#d08a00")
+            painter.setPen(QPen(colour, width))
+            painter.drawRect(QRect(rect.left, rect.top, rect.width, rect.height))
+            painter.drawText(rect.left + 4, rect.top + 4 + 12 * width // 2, f"{index + 1}")
+        painter.end()
+        self.setPixmap(
+            pixmap.scaled(
+                260,
+                260,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
+
+
+def _busy(buttons: Sequence[QPushButton], busy: bool) -> None:
+    for button in buttons:
+        button.setEnabled(not busy)
+
+
+class AzureSessionsPanel(Panel):
+    """Create, list, look up, audit and delete liveness sessions in the profile's API version."""
+
+    title = "Liveness sessions"
+
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self._token: str | None = None
+        self._session: LivenessSession | None = None
+        layout = QHBoxLayout(self)
+        left = QVBoxLayout()
+        layout.addLayout(left, 1)
+        self.version_label = QLabel()
+        self.version_label.setWordWrap(True)
+        left.addWidget(self.version_label)
+
+        form_box = QGroupBox("New session")
+        form = QFormLayout(form_box)
+        self.kind = QComboBox()
+        for kind, label in KIND_LABELS.items():
+            self.kind.addItem(label, kind)
+        self.mode = QComboBox()
+        for mode in OperationMode:
+            self.mode.addItem(mode.value, mode)
+        self.ttl = QSpinBox()
+        self.ttl.setRange(60, 86400)
+        self.ttl.setValue(600)
+        self.ttl.setSuffix(" s")
+        self.device_id = QLineEdit()
+        self.device_id.setMaxLength(64)
+        self.device_id.setPlaceholderText("device correlation id (≤ 64 characters)")
+        self.set_in_client = QCheckBox("Device sets its own correlation id")
+        self.session_image = QCheckBox("Keep the session image")
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setSpecialValueText("Azure default")
+        form.addRow("Kind:", self.kind)
+        form.addRow("Operation mode:", self.mode)
+        form.addRow("Token lifetime:", self.ttl)
+        form.addRow("Device id:", self.device_id)
+        form.addRow("", self.set_in_client)
+        form.addRow("", self.session_image)
+        form.addRow("Verify threshold:", self.threshold)
+        self.create_button = QPushButton("Create session")
+        form.addRow(self.create_button)
+        left.addWidget(form_box)
+
+        list_box = QGroupBox("Sessions (newest first)")
+        list_layout = QVBoxLayout(list_box)
+        self.sessions = QListWidget()
+        list_layout.addWidget(self.sessions)
+        row = QHBoxLayout()
+        self.refresh_button = QPushButton("Refresh list")
+        self.more_button = QPushButton("More…")
+        self.more_button.hide()
+        row.addWidget(self.refresh_button)
+        row.addWidget(self.more_button)
+        list_layout.addLayout(row)
+        left.addWidget(list_box, 1)
+
+        right = QVBoxLayout()
+        layout.addLayout(right, 2)
+        lookup = QHBoxLayout()
+        self.session_id = QLineEdit()
+        self.session_id.setPlaceholderText("session id")
+        self.get_button = QPushButton("Get result")
+        self.audit_button = QPushButton("Audit entries")
+        self.delete_button = QPushButton("Delete…")
+        for widget in (self.session_id, self.get_button, self.audit_button, self.delete_button):
+            lookup.addWidget(widget, 1 if widget is self.session_id else 0)
+        right.addLayout(lookup)
+        token_row = QHBoxLayout()
+        self.token_button = QPushButton("Show device auth token")
+        self.token_field = CopyField(secret=True)
+        self.token_field.hide()
+        token_row.addWidget(self.token_button)
+        token_row.addWidget(self.token_field, 1)
+        right.addLayout(token_row)
+        simulate_row = QHBoxLayout()
+        self.outcome = QComboBox()
+        self.outcome.addItems(["realface", "spoofface", "uncertain", "error", "start"])
+        self.simulate_button = QPushButton("Simulate device (sandbox)")
+        simulate_row.addWidget(QLabel("Outcome:"))
+        simulate_row.addWidget(self.outcome)
+        simulate_row.addWidget(self.simulate_button)
+        simulate_row.addStretch(1)
+        right.addLayout(simulate_row)
+        self.result = ResultCard()
+        right.addWidget(self.result)
+        image_row = QHBoxLayout()
+        self.image_button = QPushButton("Show session image")
+        self.session_image_view = QLabel()
+        self.session_image_view.setMaximumHeight(200)
+        image_row.addWidget(self.image_button)
+        image_row.addWidget(self.session_image_view, 1)
+        right.addLayout(image_row)
+        self.audit = QPlainTextEdit()
+        self.audit.setReadOnly(True)
+        self.audit.setMaximumHeight(140)
+        self.audit.setPlaceholderText("Audit entries (singleModal API versions) appear here.")
+        right.addWidget(self.audit)
+        right.addStretch(1)
+        self._buttons = [
+            self.create_button,
+            self.refresh_button,
+            self.more_button,
+            self.get_button,
+            self.audit_button,
+            self.delete_button,
+            self.simulate_button,
+            self.image_button,
+        ]
+        self._next_start: str | None = None
+        self.create_button.clicked.connect(self._on_create_clicked)
+        self.refresh_button.clicked.connect(lambda: self._start("list", self._list(more=False)))
+        self.more_button.clicked.connect(lambda: self._start("list", self._list(more=True)))
+        self.get_button.clicked.connect(lambda: self._start("get", self._get()))
+        self.audit_button.clicked.connect(lambda: self._start("audit", self._audit()))
+        self.delete_button.clicked.connect(lambda: self._start("delete", self._delete()))
+        self.simulate_button.clicked.connect(lambda: self._start("simulate", self._simulate()))
+        self.image_button.clicked.connect(lambda: self._start("image", self._image()))
+        self.token_button.clicked.connect(self._on_token_clicked)
+        self.sessions.currentItemChanged.connect(self._on_session_picked)
+        self.set_in_client.toggled.connect(lambda on: self.device_id.setEnabled(not on))
+        self.kind.currentIndexChanged.connect(self._sync_form)
+        self.on_connection_changed()
+
+    # --- helpers ---
+
+    @property
+    def provider(self) -> AzureLivenessSessions:
+        # A Protocol is what service.provider() checks against (isinstance).
+        return self.ctx.service.provider(self.ctx.provider_id, AzureLivenessSessions)  # type: ignore[type-abstract]
+
+    @property
+    def version(self) -> str:
+        fields = self.ctx.service.connection_fields(self.ctx.provider_id)
+        return fields.get("api_version") or "v1.2"
+
+    @property
+    def can_list(self) -> bool:
+        return self.version in SINGLE_MODAL_VERSIONS
+
+    @property
+    def current_kind(self) -> SessionKind:
+        # Qt hands enum members back as plain strings: rebuild the member.
+        return SessionKind(self.kind.currentData())
+
+    def _start(self, operation: str, coro: Coroutine[Any, Any, Any]) -> None:
+        self.ctx.tasks.start(self.ctx.task_name(f"sessions:{operation}"), coro)
+
+    def _sync_form(self) -> None:
+        verify = self.current_kind is SessionKind.LIVENESS_WITH_VERIFY
+        self.threshold.setEnabled(verify and self.version != "v1.1-preview.1")
+        self.session_image.setEnabled(self.version != "v1.1-preview.1")
+        self.audit_button.setVisible(self.can_list)
+        self.audit.setVisible(self.can_list)
+        self.simulate_button.setVisible(self.ctx.service.is_sandbox(self.ctx.provider_id))
+        self.outcome.setVisible(self.ctx.service.is_sandbox(self.ctx.provider_id))
+
+    def on_connection_changed(self) -> None:
+        family = (
+            "singleModal sessions: Azure lists sessions and keeps audit entries"
+            if self.can_list
+            else "-sessions: Azure cannot list sessions, so the list shows the sessions "
+            "FaceDesk created or looked up"
+        )
+        self.version_label.setText(f"API version <b>{self.version}</b> ({family}).")
+        self.sessions.clear()
+        self.result.clear()
+        self.audit.clear()
+        self._forget_token()
+        self._sync_form()
+
+    def _forget_token(self) -> None:
+        self._token = None
+        self.token_field.set_value("")
+        self.token_field.hide()
+
+    def _set_busy(self, busy: bool) -> None:
+        _busy(self._buttons, busy)
+
+    def _show(self, session: LivenessSession) -> None:
+        self._session = session
+        if session.auth_token:
+            self._token = session.auth_token
+        self.session_id.setText(session.session_id)
+        self.result.show_result(session.check_result(), copyable={"Session id": session.session_id})
+        latest = session.latest
+        self.image_button.setEnabled(bool(latest and latest.session_image_id))
+
+    async def _record(self, session: LivenessSession) -> None:
+        await self.ctx.service.record_session(
+            self.ctx.provider_id,
+            session.session_id,
+            kind=str(session.kind),
+            status=session.status,
+            label=f"{KIND_LABELS[session.kind].split(' (')[0]} · {session.api_version}",
+            extra={"api_version": session.api_version},
+        )
+
+    # --- operations ---
+
+    def _on_create_clicked(self) -> None:
+        self._start("create", self._create())
+
+    async def _create(self) -> None:
+        self._set_busy(True)
+        try:
+            kind = self.current_kind
+            reference = None
+            if kind is SessionKind.LIVENESS_WITH_VERIFY:
+                reference = await self.ctx.prepared(self.ctx.images.id_photo)
+            set_in_client = self.set_in_client.isChecked()
+            options = SessionOptions(
+                operation_mode=OperationMode(self.mode.currentData()),
+                auth_token_ttl=self.ttl.value(),
+                device_correlation_id=None if set_in_client else self.device_id.text().strip(),
+                set_in_client=set_in_client,
+                enable_session_image=self.session_image.isChecked()
+                and self.session_image.isEnabled(),
+                verify_image=reference,
+                verify_confidence_threshold=self.threshold.value() or None,
+            )
+            self._forget_token()
+            session = await self.provider.create_session(kind, options)
+            await self._record(session)
+            self._show(session)
+            self.ctx.presenter.info("Session created. Give the auth token to the device.")
+        finally:
+            self._set_busy(False)
+        await self._list(more=False)
+
+    async def _list(self, *, more: bool) -> None:
+        self._set_busy(True)
+        try:
+            if not more:
+                self.sessions.clear()
+                self._next_start = None
+            kind = self.current_kind
+            rows: list[tuple[str, str]] = []
+            if self.can_list:
+                page = await self.provider.list_sessions(kind, start=self._next_start or "", top=50)
+                self._next_start = page.next_start
+                for summary in page.items:
+                    state = "expired" if summary.expired else "active"
+                    started = " · started" if summary.started_at else ""
+                    rows.append(
+                        (summary.session_id, f"{summary.created_at[:19]}  {state}{started}")
+                    )
+                rows.sort(key=lambda r: r[1], reverse=True)
+            else:
+                self._next_start = None
+                for record in await self.ctx.service.sessions(self.ctx.provider_id, str(kind)):
+                    if record.extra.get("api_version") not in (None, self.version):
+                        continue
+                    rows.append(
+                        (record.session_id, f"{record.created_at:%Y-%m-%d %H:%M}  {record.status}")
+                    )
+            for session_id, text in rows:
+                item = QListWidgetItem(f"{text}  {session_id}")
+                item.setData(Qt.ItemDataRole.UserRole, session_id)
+                self.sessions.addItem(item)
+            self.more_button.setVisible(self._next_start is not None)
+        finally:
+            self._set_busy(False)
+
+    def _on_session_picked(self, item: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.session_id.setText(str(item.data(Qt.ItemDataRole.UserRole)))
+            self._forget_token()
+
+    def _require_id(self) -> str:
+        session_id = self.session_id.text().strip()
+        if not session_id:
+            raise OperationRefused("Enter or pick a session id first.")
+        return session_id
+
+    async def _get(self) -> None:
+        self._set_busy(True)
+        try:
+            session = await self.provider.get_session(self.current_kind, self._require_id())
+            await self._record(session)
+            self._show(session)
+        finally:
+            self._set_busy(False)
+        await self._list(more=False)  # the registry row now carries the new status
+
+    async def _audit(self) -> None:
+        self._set_busy(True)
+        try:
+            page = await self.provider.audit_entries(self.current_kind, self._require_id(), top=50)
+            lines = []
+            for entry in page.items:
+                attempt = entry.attempt
+                verify = (
+                    f", match {attempt.match_confidence:.3f} identical={attempt.is_identical}"
+                    if attempt.match_confidence is not None
+                    else ""
+                )
+                outcome = attempt.decision or attempt.error_code or "no decision"
+                lines.append(
+                    f"#{entry.entry_id} {entry.received_at or ''} HTTP {entry.status_code}: "
+                    f"{outcome}{verify}"
+                )
+            self.audit.setPlainText("\n".join(lines) or "No audit entries yet.")
+        finally:
+            self._set_busy(False)
+
+    async def _delete(self) -> None:
+        session_id = self._require_id()
+        kind = self.current_kind
+        confirmed = await confirm_destructive(
+            self,
+            title="Delete liveness session",
+            text=f"Delete the {KIND_LABELS[kind].split(' (')[0].lower()} session {session_id}?",
+            details="Azure deletes its results and revokes the device's auth token; a device "
+            "still using it will fail. This cannot be undone.",
+        )
+        if not confirmed:
+            return
+        self._set_busy(True)
+        try:
+            await self.ctx.service.audited(
+                self.ctx.provider_id,
+                "delete liveness session",
+                [session_id],
+                lambda: self.provider.delete_session(kind, session_id),
+            )
+            await self.ctx.service.forget_session(self.ctx.provider_id, session_id)
+            self.result.clear()
+            self._forget_token()
+            self.ctx.presenter.info(f"Session {session_id} deleted.")
+        finally:
+            self._set_busy(False)
+        await self._list(more=False)
+
+    async def _simulate(self) -> None:
+        session_id = self._require_id()
+        payload: dict[str, object] = {"outcome": self.outcome.currentText()}
+        selfie = self.ctx.images.selfie.loaded
+        if selfie is not None:
+            image = await self.ctx.prepared(self.ctx.images.selfie)
+            payload["image_base64"] = base64.b64encode(image.data).decode()
+        self._set_busy(True)
+        try:
+            await self.ctx.service.sandbox_admin(
+                "POST", f"/azure/sessions/{session_id}/simulate", payload
+            )
+        finally:
+            self._set_busy(False)
+        await self._get()
+
+    async def _image(self) -> None:
+        latest = self._session.latest if self._session else None
+        if latest is None or not latest.session_image_id:
+            raise OperationRefused("This session has no session image.")
+        self._set_busy(True)
+        try:
+            data = await self.provider.session_image(latest.session_image_id)
+        finally:
+            self._set_busy(False)
+        pixmap = QPixmap()
+        pixmap.loadFromData(data)
+        self.session_image_view.setPixmap(
+            pixmap.scaledToHeight(190, Qt.TransformationMode.SmoothTransformation)
+        )
+
+    def _on_token_clicked(self) -> None:
+        if not self._token:
+            self.ctx.presenter.info(
+                "Azure returns the auth token only when the session is created; FaceDesk keeps "
+                "it in memory until you leave the session."
+            )
+            return
+        self.token_field.set_value(self._token)
+        self.token_field.show()
+
+
+class AzureVerifyPanel(Panel):
+    """Detect on both photos, let the operator pick a face, then verify 1:1."""
+
+    title = "Face verify (1:1)"
+
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self._detections: dict[str, tuple[EncodedImage, Detection]] = {}
+        layout = QVBoxLayout(self)
+        views = QGridLayout()
+        self.reference_view = FaceView("ID photo: press Detect")
+        self.probe_view = FaceView("Selfie: press Detect")
+        self.reference_pick = QComboBox()
+        self.probe_pick = QComboBox()
+        views.addWidget(self.reference_view, 0, 0)
+        views.addWidget(self.probe_view, 0, 1)
+        views.addWidget(self.reference_pick, 1, 0)
+        views.addWidget(self.probe_pick, 1, 1)
+        layout.addLayout(views)
+        row = QHBoxLayout()
+        self.detect_button = QPushButton("Detect faces")
+        self.verify_button = QPushButton("Verify")
+        self.verify_button.setEnabled(False)
+        self.limited_access = QCheckBox("Sandbox: Limited Access not granted")
+        row.addWidget(self.detect_button)
+        row.addWidget(self.verify_button)
+        row.addStretch(1)
+        row.addWidget(self.limited_access)
+        layout.addLayout(row)
+        self.result = ResultCard()
+        layout.addWidget(self.result)
+        layout.addStretch(1)
+        self.detect_button.clicked.connect(
+            lambda: ctx.tasks.start(ctx.task_name("verify:detect"), self._detect())
+        )
+        self.verify_button.clicked.connect(
+            lambda: ctx.tasks.start(ctx.task_name("verify:verify"), self._verify())
+        )
+        self.reference_pick.currentIndexChanged.connect(lambda _i: self._redraw())
+        self.probe_pick.currentIndexChanged.connect(lambda _i: self._redraw())
+        self.limited_access.toggled.connect(
+            lambda on: ctx.tasks.start(
+                ctx.task_name("verify:limited"),
+                ctx.service.sandbox_admin("PUT", "/settings", {LIMITED_ACCESS_SETTING: on}),
+            )
+        )
+        self.on_connection_changed()
+
+    @property
+    def provider(self) -> AzureFaceVerify:
+        # A Protocol is what service.provider() checks against (isinstance).
+        return self.ctx.service.provider(self.ctx.provider_id, AzureFaceVerify)  # type: ignore[type-abstract]
+
+    def on_connection_changed(self) -> None:
+        self.limited_access.setVisible(self.ctx.service.is_sandbox(self.ctx.provider_id))
+        self._detections.clear()
+        self.verify_button.setEnabled(False)
+        self.result.clear()
+
+    def _redraw(self) -> None:
+        for key, view, pick in (
+            ("reference", self.reference_view, self.reference_pick),
+            ("probe", self.probe_view, self.probe_pick),
+        ):
+            if key in self._detections:
+                image, detection = self._detections[key]
+                view.show_faces(image, [f.rect for f in detection.faces], pick.currentIndex())
+
+    async def _detect(self) -> None:
+        _busy([self.detect_button, self.verify_button], True)
+        try:
+            reference = await self.ctx.prepared(self.ctx.images.id_photo)
+            probe = await self.ctx.prepared(self.ctx.images.selfie)
+            self.result.clear()
+            for key, image, pick in (
+                ("reference", reference, self.reference_pick),
+                ("probe", probe, self.probe_pick),
+            ):
+                detection = await self.provider.detect(image)
+                self._detections[key] = (image, detection)
+                pick.blockSignals(True)
+                pick.clear()
+                for index, face in enumerate(detection.faces):
+                    quality = f", quality {face.quality}" if face.quality else ""
+                    pick.addItem(f"Face {index + 1}: {face.rect.as_text()}{quality}")
+                pick.setEnabled(len(detection.faces) > 1)
+                pick.blockSignals(False)
+            self._redraw()
+            missing = [
+                name
+                for name, key in (("ID photo", "reference"), ("selfie", "probe"))
+                if not self._detections[key][1].faces
+            ]
+            if missing:
+                self.result.show_result(
+                    CheckResult(
+                        Verdict.INCONCLUSIVE,
+                        f"No face found in the {' and '.join(missing)}",
+                        reasons=("Use a clearer photo with a visible face.",),
+                    )
+                )
+            elif any(len(d.faces) > 1 for _i, d in self._detections.values()):
+                self.ctx.presenter.info("Several faces found: pick the face to compare.")
+        finally:
+            _busy([self.detect_button], False)
+            self.verify_button.setEnabled(
+                len(self._detections) == 2 and all(d.faces for _i, d in self._detections.values())
+            )
+
+    async def _verify(self) -> None:
+        _busy([self.detect_button, self.verify_button], True)
+        try:
+            first = self._detections["reference"][1].faces[self.reference_pick.currentIndex()]
+            second = self._detections["probe"][1].faces[self.probe_pick.currentIndex()]
+            if first.face_id is None or second.face_id is None:
+                raise OperationRefused("Detect the faces again: Azure returned no face ids.")
+            result = await self.provider.verify_faces(first.face_id, second.face_id)
+            self.result.show_result(result)
+        finally:
+            _busy([self.detect_button, self.verify_button], False)
+
+
+class AzurePersonGroupsPanel(Panel):
+    """LargePersonGroups: create, add persons from loaded photos, train, identify, delete."""
+
+    title = "Person groups (1:N)"
+
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        layout = QHBoxLayout(self)
+        left = QVBoxLayout()
+        layout.addLayout(left, 1)
+        left.addWidget(QLabel("<b>Groups</b>"))
+        self.groups = QListWidget()
+        left.addWidget(self.groups, 1)
+        new_group = QHBoxLayout()
+        self.group_id = QLineEdit()
+        self.group_id.setPlaceholderText("id: a-z 0-9 - _")
+        self.group_name = QLineEdit()
+        self.group_name.setPlaceholderText("name")
+        new_group.addWidget(self.group_id)
+        new_group.addWidget(self.group_name)
+        left.addLayout(new_group)
+        group_buttons = QHBoxLayout()
+        self.refresh_button = QPushButton("Refresh")
+        self.create_group_button = QPushButton("Create group")
+        self.delete_group_button = QPushButton("Delete group…")
+        for button in (self.refresh_button, self.create_group_button, self.delete_group_button):
+            group_buttons.addWidget(button)
+        left.addLayout(group_buttons)
+
+        middle = QVBoxLayout()
+        layout.addLayout(middle, 1)
+        middle.addWidget(QLabel("<b>Persons in the group</b>"))
+        self.persons = QListWidget()
+        middle.addWidget(self.persons, 1)
+        self.person_name = QLineEdit()
+        self.person_name.setPlaceholderText("person name")
+        self.person_data = QLineEdit()
+        self.person_data.setPlaceholderText("user data (optional)")
+        middle.addWidget(self.person_name)
+        middle.addWidget(self.person_data)
+        person_buttons = QHBoxLayout()
+        self.add_person_button = QPushButton("Add person with loaded photos")
+        self.delete_person_button = QPushButton("Delete person…")
+        person_buttons.addWidget(self.add_person_button)
+        person_buttons.addWidget(self.delete_person_button)
+        middle.addLayout(person_buttons)
+
+        right = QVBoxLayout()
+        layout.addLayout(right, 2)
+        train_row = QHBoxLayout()
+        self.train_button = QPushButton("Train")
+        self.cancel_train_button = QPushButton("Stop following")
+        self.cancel_train_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.training_label = QLabel("Training: –")
+        train_row.addWidget(self.train_button)
+        train_row.addWidget(self.cancel_train_button)
+        train_row.addWidget(self.progress, 1)
+        right.addLayout(train_row)
+        right.addWidget(self.training_label)
+        self.identify_button = QPushButton("Identify the selfie in this group")
+        right.addWidget(self.identify_button)
+        self.candidates = QListWidget()
+        self.candidates.setMaximumHeight(120)
+        right.addWidget(self.candidates)
+        self.result = ResultCard()
+        right.addWidget(self.result)
+        right.addStretch(1)
+        self._buttons = [
+            self.refresh_button,
+            self.create_group_button,
+            self.delete_group_button,
+            self.add_person_button,
+            self.delete_person_button,
+            self.train_button,
+            self.identify_button,
+        ]
+        self.refresh_button.clicked.connect(lambda: self._start("groups", self._refresh()))
+        self.create_group_button.clicked.connect(lambda: self._start("create", self._create()))
+        self.delete_group_button.clicked.connect(
+            lambda: self._start("delete_group", self._delete_group())
+        )
+        self.add_person_button.clicked.connect(lambda: self._start("person", self._add_person()))
+        self.delete_person_button.clicked.connect(
+            lambda: self._start("delete_person", self._delete_person())
+        )
+        self.train_button.clicked.connect(lambda: self._start("train", self._train()))
+        self.cancel_train_button.clicked.connect(
+            lambda: ctx.tasks.cancel(ctx.task_name("groups:train"))
+        )
+        self.identify_button.clicked.connect(lambda: self._start("identify", self._identify()))
+        self.groups.currentItemChanged.connect(self._on_group_picked)
+
+    @property
+    def provider(self) -> AzurePersonGroups:
+        # A Protocol is what service.provider() checks against (isinstance).
+        return self.ctx.service.provider(self.ctx.provider_id, AzurePersonGroups)  # type: ignore[type-abstract]
+
+    def _on_group_picked(self, item: QListWidgetItem | None, _old: QListWidgetItem | None) -> None:
+        if item is not None:
+            self._start("persons", self._load_persons())
+
+    def _start(self, operation: str, coro: Coroutine[Any, Any, Any]) -> None:
+        self.ctx.tasks.start(self.ctx.task_name(f"groups:{operation}"), coro)
+
+    def on_connection_changed(self) -> None:
+        self.groups.clear()
+        self.persons.clear()
+        self.candidates.clear()
+        self.result.clear()
+
+    def _group(self) -> str:
+        item = self.groups.currentItem()
+        if item is None:
+            raise OperationRefused("Pick a person group first (press Refresh to list them).")
+        return str(item.data(Qt.ItemDataRole.UserRole))
+
+    def _set_busy(self, busy: bool) -> None:
+        _busy(self._buttons, busy)
+
+    async def _refresh(self, select: str | None = None) -> None:
+        self._set_busy(True)
+        try:
+            current = select or (self._group() if self.groups.currentItem() is not None else None)
+            groups = await self.provider.list_groups()
+            self.groups.blockSignals(True)
+            self.groups.clear()
+            for group in groups:
+                item = QListWidgetItem(f"{group.name}  ({group.group_id})")
+                item.setData(Qt.ItemDataRole.UserRole, group.group_id)
+                self.groups.addItem(item)
+                if group.group_id == current:
+                    self.groups.setCurrentItem(item)
+            self.groups.blockSignals(False)
+        finally:
+            self._set_busy(False)
+        if self.groups.currentItem() is not None:
+            await self._load_persons()
+        else:
+            self.persons.clear()
+
+    async def _load_persons(self) -> None:
+        group_id = self._group()
+        self._set_busy(True)
+        try:
+            persons = await self.provider.list_persons(group_id)
+            self.persons.clear()
+            for person in persons:
+                item = QListWidgetItem(f"{person.name} · {len(person.face_ids)} face(s)")
+                item.setData(Qt.ItemDataRole.UserRole, person.person_id)
+                item.setToolTip(person.person_id)
+                self.persons.addItem(item)
+            status = await self.provider.training_status(group_id)
+            self.training_label.setText(f"Training: {status.status}")
+        finally:
+            self._set_busy(False)
+
+    async def _create(self) -> None:
+        group_id = self.group_id.text().strip()
+        name = self.group_name.text().strip() or group_id
+        if not group_id:
+            raise OperationRefused("Enter an id for the new group (a-z, 0-9, - and _).")
+        self._set_busy(True)
+        try:
+            await self.ctx.service.audited(
+                self.ctx.provider_id,
+                "create person group",
+                [group_id],
+                lambda: self.provider.create_group(group_id, name),
+            )
+        finally:
+            self._set_busy(False)
+        await self._refresh(select=group_id)
+
+    async def _delete_group(self) -> None:
+        group_id = self._group()
+        if not await confirm_destructive(
+            self,
+            title="Delete person group",
+            text=f"Delete the person group {group_id} with all its persons and faces?",
+            details="Identify against this group stops working. This cannot be undone.",
+        ):
+            return
+        self._set_busy(True)
+        try:
+            await self.ctx.service.audited(
+                self.ctx.provider_id,
+                "delete person group",
+                [group_id],
+                lambda: self.provider.delete_group(group_id),
+            )
+        finally:
+            self._set_busy(False)
+        await self._refresh()
+
+    async def _add_person(self) -> None:
+        group_id = self._group()
+        name = self.person_name.text().strip()
+        if not name:
+            raise OperationRefused("Enter the person's name first.")
+        slots = [
+            s for s in (self.ctx.images.id_photo, self.ctx.images.selfie) if s.loaded is not None
+        ]
+        if not slots:
+            raise OperationRefused("Load an ID photo or a selfie of the person first.")
+        images = [await self.ctx.prepared(slot) for slot in slots]
+        self._set_busy(True)
+        try:
+            person = await self.ctx.service.audited(
+                self.ctx.provider_id,
+                "create person",
+                [group_id],
+                lambda: self.provider.create_person(group_id, name, self.person_data.text()),
+            )
+            for image in images:
+                await self.ctx.service.audited(
+                    self.ctx.provider_id,
+                    "add person face",
+                    [group_id, person.person_id],
+                    lambda image=image: self.provider.add_person_face(  # type: ignore[misc]  # bound per loop
+                        group_id, person.person_id, image
+                    ),
+                )
+            self.ctx.presenter.info(f"Person added with {len(images)} face(s). Train the group.")
+        finally:
+            self._set_busy(False)
+        await self._load_persons()
+
+    async def _delete_person(self) -> None:
+        group_id = self._group()
+        item = self.persons.currentItem()
+        if item is None:
+            raise OperationRefused("Pick the person to delete.")
+        person_id = str(item.data(Qt.ItemDataRole.UserRole))
+        if not await confirm_destructive(
+            self,
+            title="Delete person",
+            text=f"Delete person {person_id} and their faces from {group_id}?",
+            details="They will no longer be identified once the group is trained again.",
+        ):
+            return
+        self._set_busy(True)
+        try:
+            await self.ctx.service.audited(
+                self.ctx.provider_id,
+                "delete person",
+                [group_id, person_id],
+                lambda: self.provider.delete_person(group_id, person_id),
+            )
+        finally:
+            self._set_busy(False)
+        await self._load_persons()
+
+    async def _train(self) -> None:
+        group_id = self._group()
+        self._set_busy(True)
+        self.cancel_train_button.setEnabled(True)
+        self.progress.setRange(0, 0)  # Azure reports no percentage: an indeterminate bar
+        try:
+            async for status in self.provider.follow_training(group_id, interval=1.0):
+                self.training_label.setText(f"Training: {status.status}")
+                if status.status == "failed":
+                    self.training_label.setText(f"Training failed: {status.message or ''}")
+        finally:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(1)
+            self.cancel_train_button.setEnabled(False)
+            self._set_busy(False)
+
+    async def _identify(self) -> None:
+        group_id = self._group()
+        selfie = await self.ctx.prepared(self.ctx.images.selfie)
+        self._set_busy(True)
+        try:
+            found = await self.provider.identify(group_id, selfie)
+            self.candidates.clear()
+            for candidate in found.candidates:
+                extra = f" · {candidate.user_data}" if candidate.user_data else ""
+                self.candidates.addItem(
+                    f"{candidate.confidence:.3f}  {candidate.name or candidate.person_id}{extra}"
+                )
+            copyable = {"Best person id": found.candidates[0].person_id} if found.candidates else {}
+            self.result.show_result(found.result, copyable=copyable)
+        finally:
+            self._set_busy(False)
+
+
+PANELS: dict[Capability, type[Panel]] = {
+    Capability.LIVENESS_SESSIONS: AzureSessionsPanel,
+    Capability.FACE_MATCH: AzureVerifyPanel,
+    Capability.PERSON_GROUPS: AzurePersonGroupsPanel,
+}

@@ -76,8 +76,8 @@ class ProviderTab(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.images)
         splitter.addWidget(self.panel_tabs)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 2)
         layout.addWidget(splitter, 1)
 
         self._refresh_connections()
@@ -95,7 +95,14 @@ class ProviderTab(QWidget):
 
     async def _update_state(self) -> None:
         status = await self.service.connection_status(self.provider_id)
-        self.settings_button.setEnabled(not status.is_sandbox)
+        self.settings_button.setText(
+            "New connection…" if status.is_sandbox else "Connection settings…"
+        )
+        self.settings_button.setToolTip(
+            "Point this tab at the real vendor with your own credentials"
+            if status.is_sandbox
+            else "Edit this connection's URLs and credentials"
+        )
         if status.is_sandbox:
             self.connection_state.setText(SANDBOX_NOTE)
             self.connection_state.setStyleSheet("color: #1d4ed8;")
@@ -131,7 +138,7 @@ class ProviderTab(QWidget):
         self._refresh_connections()
 
     def _on_settings_clicked(self) -> None:
-        self.open_connection_dialog(new=False)
+        self.open_connection_dialog(new=self.service.is_sandbox(self.provider_id))
 
     def open_connection_dialog(self, *, new: bool) -> ConnectionDialog:
         current = self.service.active_connection(self.provider_id)

@@ -8,8 +8,10 @@ from __future__ import annotations
 from types import ModuleType
 
 from app.capabilities import Capability, ProviderInfo
+from app.providers import azure_face, glair, uqudo, veriff
 
-PROVIDER_MODULES: tuple[ModuleType, ...] = ()
+# The order of the tabs in the window.
+PROVIDER_MODULES: tuple[ModuleType, ...] = (azure_face, veriff, uqudo, glair)
 
 
 def registry() -> dict[str, ModuleType]:

@@ -35,9 +35,8 @@ class VendorMount:
 
 
 def vendor_mounts() -> list[VendorMount]:
-    """The emulated vendors. Each vendor module adds itself here."""
-    mounts: list[VendorMount] = []
-    mounts.append(
+    """The emulated vendors, in the order the window shows them."""
+    return [
         VendorMount(
             "azure",
             "Azure AI Face",
@@ -45,9 +44,7 @@ def vendor_mounts() -> list[VendorMount]:
             azure_face_sandbox.create_admin_app,
             azure_face_sandbox.CREDENTIALS,
             "/azure",
-        )
-    )
-    mounts.append(
+        ),
         VendorMount(
             "veriff",
             "Veriff",
@@ -55,19 +52,7 @@ def vendor_mounts() -> list[VendorMount]:
             veriff_sandbox.create_admin_app,
             veriff_sandbox.CREDENTIALS,
             "/veriff",
-        )
-    )
-    mounts.append(
-        VendorMount(
-            "glair",
-            "GLAIR Vision",
-            glair_sandbox.create_app,
-            glair_sandbox.create_admin_app,
-            glair_sandbox.CREDENTIALS,
-            "/glair",
-        )
-    )
-    mounts.append(
+        ),
         VendorMount(
             "uqudo",
             "uqudo",
@@ -75,9 +60,16 @@ def vendor_mounts() -> list[VendorMount]:
             uqudo_sandbox.create_admin_app,
             uqudo_sandbox.CREDENTIALS,
             "/uqudo",
-        )
-    )
-    return mounts
+        ),
+        VendorMount(
+            "glair",
+            "GLAIR Vision",
+            glair_sandbox.create_app,
+            glair_sandbox.create_admin_app,
+            glair_sandbox.CREDENTIALS,
+            "/glair",
+        ),
+    ]
 
 
 class DroppedConnection(Exception):

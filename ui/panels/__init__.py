@@ -5,10 +5,16 @@ from __future__ import annotations
 from types import ModuleType
 
 from app.capabilities import Capability
+from ui.panels import azure_face, glair, uqudo, veriff
 from ui.panels.base import Panel
 
 # provider id -> module exporting PANELS: dict[Capability, type[Panel]]
-VENDOR_PANEL_MODULES: dict[str, ModuleType] = {}
+VENDOR_PANEL_MODULES: dict[str, ModuleType] = {
+    "veriff": veriff,
+    "uqudo": uqudo,
+    "azure_face": azure_face,
+    "glair": glair,
+}
 
 
 def panels_for(provider_id: str, capabilities: frozenset[Capability]) -> list[type[Panel]]:

@@ -274,12 +274,17 @@ async def send(
     path_template: str,
     **kwargs: Any,
 ) -> httpx.Response:
-    """Send a request, turning transport failures into `ProviderUnavailable` for the operator."""
+    """Send a request, turning transport failures into `ProviderUnavailable` for the operator.
+
+    Besides httpx's per-phase timeouts, the whole exchange is bounded, so a server that
+    trickles bytes forever cannot hold an operation open.
+    """
     extensions = {"path_template": path_template}
     try:
-        response = await client.request(method, url, extensions=extensions, **kwargs)
-        await response.aread()
-    except httpx.TimeoutException as exc:
+        async with asyncio.timeout(_overall_limit(client.timeout)):
+            response = await client.request(method, url, extensions=extensions, **kwargs)
+            await response.aread()
+    except (httpx.TimeoutException, TimeoutError) as exc:
         raise ProviderUnavailable(
             f"{provider} did not answer in time. Check your network and try again; if it keeps "
             "happening the vendor may be having problems.",
@@ -294,6 +299,11 @@ async def send(
             operation=operation,
         ) from exc
     return response
+
+
+def _overall_limit(timeout: httpx.Timeout) -> float | None:
+    parts = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t]
+    return sum(parts) if parts else None
 
 
 def json_body(response: httpx.Response, *, provider: str, operation: str) -> Any:

@@ -90,11 +90,13 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
         )
         window = MainWindow(service, log_path=str(paths.log_file))
         _install_exception_hooks(window)
-        window.closed.connect(app.quit)
+        # Closing the window ends _main(); app.quit() here would stop the loop under it.
+        window.closed.connect(quit_event.set)
         if args.tab and args.tab in window.provider_tabs:
             window.tabs.setCurrentWidget(window.provider_tabs[args.tab])
         window.show()
         if args.screenshot:
+            window.resize(1360, 860)  # the same picture whatever geometry was remembered
             await asyncio.sleep(0.6)
             await window.tasks.wait_idle()
             window.grab().save(args.screenshot)

@@ -30,12 +30,7 @@ async def load(ctx: PanelContext, id_photo: bytes | None, selfie: bytes | None) 
         if data is None:
             continue
         image = await ctx.service.load_image_bytes(data, "photo.jpg")
-        try:
-            slot.set_loaded(image)
-        except ValueError:
-            # ImageSlot's preview (QPixmap.loadFromData(..., b"PNG")) currently fails on this
-            # PySide6 build; the panels only read `.loaded`, so keep testing them.
-            slot._loaded = image
+        slot.set_loaded(image)
 
 
 def make(qtbot: Any, panel_context_factory: Any, cls: type) -> Any:

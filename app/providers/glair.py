@@ -1,0 +1,708 @@
+"""GLAIR Vision client: face match, passive/active image liveness and hosted liveness sessions.
+
+Wire contract: shared/providers/glair.md. Every call carries HTTP Basic (username:password) and
+`x-api-key` (§0). Vendor verdicts (NOT_MATCH, no face, HIGH spoof) are CheckResults, not errors;
+an exception means FaceDesk could not get a verdict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from app.capabilities import Capability, ConnectionField, CredentialField, ProviderInfo
+from app.domain import CheckResult, EncodedImage, Score, UploadRules, Verdict
+from app.errors import (
+    AppError,
+    AuthenticationFailed,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    RequestRejected,
+    UnexpectedResponse,
+)
+from app.http import describe_shape, json_body, request_id_of, send
+from app.models.glair import (
+    GESTURES,
+    PROVIDER_ID,
+    GlairSession,
+    SessionKind,
+    SessionStatus,
+    describe_gesture,
+)
+from app.providers.base import ProviderContext, error_from_status, retry_hint
+
+log = logging.getLogger("facedesk.providers.glair")
+
+NAME = "GLAIR Vision"
+
+INFO = ProviderInfo(
+    id=PROVIDER_ID,
+    display_name=NAME,
+    description=(
+        "GLAIR Vision (Indonesia): 1:1 face match, passive and active liveness on a photo, and "
+        "hosted passive/active liveness sessions for the end user's phone."
+    ),
+    capabilities=frozenset(
+        {Capability.FACE_MATCH, Capability.IMAGE_LIVENESS, Capability.LIVENESS_SESSIONS}
+    ),
+    credential_fields=(
+        CredentialField("username", "Username", "Your GLAIR Vision username.", secret=False),
+        CredentialField("password", "Password", "The password that goes with the username."),
+        CredentialField("api_key", "API key", "Sent as the x-api-key header on every call."),
+    ),
+    connection_fields=(
+        ConnectionField(
+            "base_url",
+            "Base URL",
+            default="https://api.vision.glair.ai",
+            help="GLAIR Vision API root; paths /face/v1/... are added to it.",
+            is_url=True,
+        ),
+        ConnectionField("api_version", "API version", default="v1", choices=("v1",)),
+    ),
+    # shared/providers/glair.md §0: .png/.jpg/.jpeg, no published size limit. [INFERRED] 4 MB
+    # keeps uploads quick without costing a face its detail.
+    upload_rules=UploadRules(
+        max_bytes=4 * 1024 * 1024,
+        note="GLAIR publishes no size limit; FaceDesk sends JPEGs of at most 4 MB.",
+    ),
+    sandbox_connection={"base_url": "{root}/glair"},
+    sandbox_credentials={
+        "username": "sandbox",
+        "password": "sandbox",
+        "api_key": "sandbox-glair-key",
+    },
+    api_versions=("v1",),
+    docs_url="https://docs.glair.ai/vision",
+)
+
+# --- the one table: HTTP status → error class and operator message --------------------------
+# GLAIR error bodies carry no code, only {"error": text} (§0), so the status decides.
+# {op} is the operation in words, {detail} GLAIR's own text, {retry} the Retry-After advice.
+_SERVER_FAULT: tuple[type[ProviderError], str] = (
+    ProviderUnavailable,
+    "GLAIR had a server problem (HTTP {status}) during {op}. Try again in a moment; if it keeps "
+    "happening, GLAIR may be having an outage.",
+)
+ERRORS: Mapping[int, tuple[type[ProviderError], str]] = {
+    400: (RequestRejected, "GLAIR refused the {op} request{detail}. Check the input and retry."),
+    401: (
+        AuthenticationFailed,
+        "GLAIR did not accept the username, password or API key. Check all three in Credentials.",
+    ),
+    # §0 general status table: 403 = the credential lacks permission for this endpoint.
+    403: (
+        PermissionDenied,
+        "GLAIR refused {op} for these credentials. If every operation fails like this, check "
+        "the API key in Credentials; otherwise ask GLAIR to enable {op} for your account.",
+    ),
+    404: (NotFound, "{not_found}"),
+    413: (RequestRejected, "GLAIR found the image too large. Use a smaller photo."),
+    415: (RequestRejected, "GLAIR cannot read this image type. Use a JPEG or PNG photo."),
+    429: (RateLimited, "GLAIR is limiting how fast FaceDesk may call it. {retry}"),
+}
+
+_SESSION_PATHS = {
+    SessionKind.PASSIVE: "passive-liveness-sessions",
+    SessionKind.ACTIVE: "active-liveness-sessions",
+}
+
+# §1: match_status_code → verdict, headline, what it means for the operator.
+_MATCH_CODES: Mapping[str, tuple[Verdict, str, str]] = {
+    "MATCH": (Verdict.POSITIVE, "Match: same person", "GLAIR judges both faces the same person."),
+    "NOT_MATCH": (
+        Verdict.NEGATIVE,
+        "No match: different people",
+        "GLAIR judges the faces to belong to different people.",
+    ),
+    "NO_FACE_STORED_IMG": (
+        Verdict.INCONCLUSIVE,
+        "No face in the ID photo",
+        "GLAIR found no face in the ID photo (stored image). Use a sharper, front-facing crop "
+        "of the document photo and try again.",
+    ),
+    "NO_FACE_CAPTURED_IMG": (
+        Verdict.INCONCLUSIVE,
+        "No face in the selfie",
+        "GLAIR found no face in the selfie (captured image). Ask for a new selfie: face the "
+        "camera, good light, nothing covering the face.",
+    ),
+    "MANY_FACES_STORED_IMG": (
+        Verdict.INCONCLUSIVE,
+        "Several faces in the ID photo",
+        "GLAIR found more than one face in the ID photo. Crop it to the holder's portrait.",
+    ),
+    "MANY_FACES_CAPTURED_IMG": (
+        Verdict.INCONCLUSIVE,
+        "Several faces in the selfie",
+        "GLAIR found more than one face in the selfie. Ask for a selfie with only the person "
+        "being verified in the frame.",
+    ),
+}
+
+# §2: spoof bands (HIGH = likely spoof) and the two detection failures, compared lower-case.
+_LIVENESS_STATUS: Mapping[str, tuple[Verdict, str, str]] = {
+    "low": (Verdict.POSITIVE, "Live person", "GLAIR rates the spoof likelihood LOW."),
+    "moderate": (
+        Verdict.INCONCLUSIVE,
+        "Uncertain: possible spoof",
+        "GLAIR rates the spoof likelihood MODERATE. Review the photo or ask for a new capture.",
+    ),
+    "high": (
+        Verdict.NEGATIVE,
+        "Likely spoof",
+        "GLAIR rates the spoof likelihood HIGH: probably a photo of a photo, a screen or a mask.",
+    ),
+    "face not detected": (
+        Verdict.INCONCLUSIVE,
+        "No face found",
+        "GLAIR found no face in the image. Use a clear, front-facing photo.",
+    ),
+    "too many faces detected": (
+        Verdict.INCONCLUSIVE,
+        "More than one face",
+        "GLAIR found several faces. Use a photo with only the person being checked.",
+    ),
+}
+
+# §3: gesture_status values.
+_GESTURE_STATUS: Mapping[str, tuple[Verdict, str, str]] = {
+    "match": (Verdict.POSITIVE, "Gesture shown", "The person shows the requested gesture."),
+    "not_match": (
+        Verdict.NEGATIVE,
+        "Wrong gesture",
+        "The person does not show the requested gesture.",
+    ),
+    "face not detected": (
+        Verdict.INCONCLUSIVE,
+        "No face found",
+        "GLAIR found no face in the image. Use a clear, front-facing photo.",
+    ),
+    "hand not detected": (
+        Verdict.INCONCLUSIVE,
+        "No hand found",
+        "GLAIR found no hand in the image. The whole hand must be visible beside the face.",
+    ),
+    "too many faces detected": (
+        Verdict.INCONCLUSIVE,
+        "More than one face",
+        "GLAIR found several faces. Use a photo with only the person being checked.",
+    ),
+    "too many hand detected": (
+        Verdict.INCONCLUSIVE,
+        "More than one hand",
+        "GLAIR found several hands. Ask for a photo showing one hand only.",
+    ),
+}
+
+SPOOF_SCORE_MEANING = (
+    "Spoof likelihood: 0 = surely a live person, 1 = surely a spoof. GLAIR's bands are "
+    "LOW / MODERATE / HIGH; the cut-offs are not published."
+)
+MATCH_SCORE_MEANING = (
+    "GLAIR's match_percentage, a fraction despite its name (0.96 = 96 %). Higher = more alike; "
+    "GLAIR does not publish its match threshold."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    body: dict[str, Any]
+    request_id: str | None
+
+
+def _unexpected(operation: str, body: object, request_id: str | None) -> UnexpectedResponse:
+    log.warning("GLAIR %s: unexpected reply shape %s", operation, describe_shape(body))
+    return UnexpectedResponse(
+        f"GLAIR's answer to {operation} is not in the shape FaceDesk knows. Try again; if it "
+        "persists, copy the details for support.",
+        provider=NAME,
+        operation=operation,
+        request_id=request_id,
+    )
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def sid_from_url(url: str) -> str:
+    """§4a: the session id is the last path segment of the hosted page's URL."""
+    path = urlsplit(url).path.rstrip("/")
+    return path.rsplit("/", 1)[-1]
+
+
+def parse_match(body: Mapping[str, Any], request_id: str | None = None) -> CheckResult:
+    """§1 reply → CheckResult; raises UnexpectedResponse without a match_status_code."""
+    result = body.get("result")
+    code = _text(result.get("match_status_code")) if isinstance(result, dict) else None
+    if not isinstance(result, dict) or code is None:
+        raise _unexpected("face match", body, request_id)
+    percentage = _number(result.get("match_percentage"))
+    verdict, headline, reason = _MATCH_CODES.get(
+        code.upper(),
+        (
+            Verdict.INCONCLUSIVE,
+            "Unknown match status",
+            f"GLAIR answered with a match status FaceDesk does not know ({code}).",
+        ),
+    )
+    # Only MATCH / NOT_MATCH carry a meaningful percentage; detection failures report 0 or none.
+    score = None
+    if percentage is not None and verdict is not Verdict.INCONCLUSIVE:
+        score = Score(percentage, "0–1 fraction", MATCH_SCORE_MEANING)
+    details = {"Match status code": code}
+    if text := _text(result.get("match_status")):
+        details["Match status"] = text
+    if top := _text(body.get("status")):
+        details["Status"] = top
+    if percentage is not None:
+        details["Match percentage"] = f"{percentage:.5g}"
+    return CheckResult(
+        verdict=verdict,
+        headline=headline,
+        score=score,
+        reasons=(reason,),
+        details=details,
+        raw=dict(body),
+        request_id=request_id,
+    )
+
+
+def _liveness_check(
+    inner: Mapping[str, Any], raw: Mapping[str, Any], request_id: str | None
+) -> CheckResult | None:
+    """A spoof result (`status` or `spoof_status` band, `spoof_percentage`), or None if absent."""
+    band = _text(inner.get("spoof_status")) or _text(inner.get("status"))
+    if band is None or band.lower() not in _LIVENESS_STATUS:
+        return None
+    verdict, headline, reason = _LIVENESS_STATUS[band.lower()]
+    spoof = _number(inner.get("spoof_percentage"))
+    details = {"Spoof status": band}
+    if top := _text(raw.get("status")):
+        details["Status"] = top
+    score = None
+    if spoof is not None:
+        details["Spoof percentage"] = f"{spoof:.5g}"
+        if verdict is not Verdict.INCONCLUSIVE or band.lower() == "moderate":
+            score = Score(spoof, "0–1 fraction", SPOOF_SCORE_MEANING)
+    return CheckResult(
+        verdict=verdict,
+        headline=headline,
+        score=score,
+        reasons=(reason,),
+        details=details,
+        raw=dict(raw),
+        request_id=request_id,
+    )
+
+
+def parse_passive_liveness(body: Mapping[str, Any], request_id: str | None = None) -> CheckResult:
+    """§2 reply → CheckResult."""
+    result = body.get("result")
+    check = _liveness_check(result, body, request_id) if isinstance(result, dict) else None
+    if check is None:
+        raise _unexpected("passive liveness", body, request_id)
+    return check
+
+
+def parse_active_liveness(
+    body: Mapping[str, Any], gesture_code: str, request_id: str | None = None
+) -> CheckResult:
+    """§3 reply → CheckResult, naming the requested and detected gestures."""
+    result = body.get("result")
+    status = _text(result.get("gesture_status")) if isinstance(result, dict) else None
+    if not isinstance(result, dict) or status is None:
+        raise _unexpected("active liveness", body, request_id)
+    verdict, headline, reason = _GESTURE_STATUS.get(
+        status.lower(),
+        (
+            Verdict.INCONCLUSIVE,
+            "Unknown gesture status",
+            f"GLAIR answered with a gesture status FaceDesk does not know ({status}).",
+        ),
+    )
+    details = {
+        "Gesture status": status,
+        "Requested gesture": f"{gesture_code}: {describe_gesture(gesture_code)}",
+    }
+    reasons = [reason]
+    if detected := _text(result.get("detected_gesture")):
+        details["Detected gesture"] = f"{detected}: {describe_gesture(detected)}"
+        if verdict is Verdict.NEGATIVE:
+            reasons.append(f"GLAIR saw: {describe_gesture(detected)}.")
+    if top := _text(body.get("status")):
+        details["Status"] = top
+    return CheckResult(
+        verdict=verdict,
+        headline=headline,
+        reasons=tuple(reasons),
+        details=details,
+        raw=dict(body),
+        request_id=request_id,
+    )
+
+
+def _session_result(result: object, request_id: str | None) -> CheckResult | None:
+    """[INFERRED] §4b/§5: the finished result's shape is undocumented; accept the variants.
+
+    Seen or plausible: `{status, result: {spoof_percentage, status|spoof_status}}`, the same
+    flattened, and (active) a `gestures` list. Null or `{}` means no result yet.
+    """
+    if not isinstance(result, dict) or not result:
+        return None
+    nested = result.get("result")
+    inner: Mapping[str, Any] = nested if isinstance(nested, dict) else result
+    check = _liveness_check(inner, result, request_id)
+    listed = inner.get("gestures")
+    gestures: list[Any] = listed if isinstance(listed, list) else []
+    gesture_lines: list[str] = []
+    failed_gesture = False
+    for item in gestures:
+        if not isinstance(item, dict):
+            continue
+        code = _text(item.get("gesture_code")) or "?"
+        status = _text(item.get("gesture_status")) or "?"
+        failed_gesture |= status.upper() != "MATCH"
+        gesture_lines.append(f"{describe_gesture(code)}: {status}")
+    if check is None:
+        return CheckResult(
+            verdict=Verdict.INCONCLUSIVE,
+            headline="Finished: result not readable",
+            reasons=(
+                "GLAIR finished the session but its result has a shape FaceDesk does not know; "
+                "read the raw JSON.",
+            ),
+            raw=dict(result),
+            request_id=request_id,
+        )
+    details = dict(check.details)
+    details.update({f"Gesture {i + 1}": line for i, line in enumerate(gesture_lines)})
+    reasons = check.reasons
+    verdict, headline = check.verdict, check.headline
+    if failed_gesture and verdict is Verdict.POSITIVE:
+        verdict, headline = Verdict.NEGATIVE, "Gesture not performed"
+        reasons = (*reasons, "At least one requested gesture was not performed.")
+    return replace(check, verdict=verdict, headline=headline, reasons=reasons, details=details)
+
+
+def _expiry(value: object) -> datetime | None:
+    number = _number(value)
+    if number is None or number <= 0:
+        return None
+    # §4b says milliseconds since the epoch; accept seconds too (anything before 1973 in ms).
+    seconds = number / 1000 if number > 1e11 else number
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def parse_session(
+    kind: SessionKind, body: Mapping[str, Any], request_id: str | None = None
+) -> GlairSession:
+    """§4a/§4b/§5 session object → GlairSession (sid from the URL's last path segment)."""
+    url = _text(body.get("url"))
+    sid = sid_from_url(url) if url else ""
+    if url is None or not sid:
+        raise _unexpected("liveness session", body, request_id)
+    raw_status = (_text(body.get("status")) or "").upper()
+    status = SessionStatus.FINISHED if raw_status == "FINISHED" else SessionStatus.PENDING
+    if raw_status == "EXPIRED":
+        status = SessionStatus.EXPIRED
+    gestures = _number(body.get("number_of_gestures"))
+    return GlairSession(
+        kind=kind,
+        sid=sid,
+        status=status,
+        url=url,
+        success_url=_text(body.get("success_url")) or "",
+        cancel_url=_text(body.get("cancel_url")),
+        expires_at=_expiry(body.get("expired")),
+        number_of_gestures=None if gestures is None else int(gestures),
+        result=_session_result(body.get("result"), request_id),
+        raw=dict(body),
+        request_id=request_id,
+    )
+
+
+class GlairProvider:
+    """GLAIR client: connection test, face match, image liveness and the GLAIR protocols."""
+
+    def __init__(
+        self, ctx: ProviderContext, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    ) -> None:
+        self._ctx = ctx
+        self._sleep = sleep
+        self._auth: tuple[httpx.BasicAuth, str] | None = None
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    async def _credentials(self) -> tuple[httpx.BasicAuth, str]:
+        if self._auth is None:
+            username = await self._ctx.credential("username")
+            password = await self._ctx.credential("password")
+            api_key = await self._ctx.credential("api_key")
+            self._auth = (httpx.BasicAuth(username, password), api_key)
+        return self._auth
+
+    def _url(self, endpoint: str) -> str:
+        version = self._ctx.field("api_version") or "v1"
+        return self._ctx.url("base_url", f"/face/{version}/{endpoint}")
+
+    async def _call(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        operation: str,
+        template: str,
+        verdict_field: str | None = None,
+        **kwargs: Any,
+    ) -> _Reply:
+        """Send one request; return its JSON object or raise the mapped AppError.
+
+        `verdict_field`: a 400 whose `result` holds this field is a verdict, not a failure
+        ([INFERRED] §1/§2: detection failures may come as HTTP 400 with status "failed").
+        """
+        auth, api_key = await self._credentials()
+        headers = {"x-api-key": api_key}
+        response = await send(
+            self._ctx.http,
+            method,
+            self._url(endpoint),
+            provider=NAME,
+            operation=operation,
+            path_template=template,
+            auth=auth,
+            headers=headers,
+            **kwargs,
+        )
+        request_id = request_id_of(response)
+        if response.status_code >= 400:
+            body = _lenient_json(response)
+            result = body.get("result") if body else None
+            if (
+                response.status_code == 400
+                and verdict_field
+                and isinstance(result, dict)
+                and verdict_field in result
+            ):
+                return _Reply(body, request_id)
+            raise _error(response, operation, body)
+        body_any = json_body(response, provider=NAME, operation=operation)
+        if not isinstance(body_any, dict):
+            raise _unexpected(operation, body_any, request_id)
+        return _Reply(body_any, request_id)
+
+    # --- connection test -----------------------------------------------------------------------
+
+    async def test_connection(self) -> str:
+        """Retrieve a session that cannot exist: 404 proves the credentials were accepted.
+
+        [INFERRED] GLAIR has no free "whoami" call; auth is checked before the lookup (§0).
+        """
+        with contextlib.suppress(NotFound):
+            await self._call(
+                "GET",
+                "passive-liveness-sessions/facedesk-connection-test",
+                operation="connection test",
+                template="GET /face/{version}/passive-liveness-sessions/{sid}",
+            )
+        return f"{NAME} accepted the username, password and API key."
+
+    # --- face match and image liveness ---------------------------------------------------------
+
+    async def match_faces(self, reference: EncodedImage, probe: EncodedImage) -> CheckResult:
+        """§1: `stored_image` is the reference (ID photo), `captured_image` the selfie.
+
+        Raises: AuthenticationFailed, PermissionDenied, RequestRejected, RateLimited,
+        ProviderUnavailable, UnexpectedResponse.
+        """
+        reply = await self._call(
+            "POST",
+            "match",
+            operation="face match",
+            template="POST /face/{version}/match",
+            verdict_field="match_status_code",
+            files={
+                "captured_image": ("captured" + probe.extension, probe.data, probe.mime_type),
+                "stored_image": (
+                    "stored" + reference.extension,
+                    reference.data,
+                    reference.mime_type,
+                ),
+            },
+        )
+        return parse_match(reply.body, reply.request_id)
+
+    async def check_liveness(self, image: EncodedImage) -> CheckResult:
+        """§2 passive liveness on one photo. Raises: as match_faces."""
+        reply = await self._call(
+            "POST",
+            "passive-liveness",
+            operation="passive liveness",
+            template="POST /face/{version}/passive-liveness",
+            verdict_field="status",
+            files={"image": ("image" + image.extension, image.data, image.mime_type)},
+        )
+        return parse_passive_liveness(reply.body, reply.request_id)
+
+    async def check_active_liveness(self, image: EncodedImage, gesture_code: str) -> CheckResult:
+        """§3 active liveness: does the photo show `gesture_code`? Raises: as match_faces."""
+        if gesture_code not in GESTURES:
+            raise RequestRejected(
+                f"{gesture_code!r} is not a GLAIR gesture code. Pick one from the list.",
+                provider=NAME,
+                operation="active liveness",
+            )
+        reply = await self._call(
+            "POST",
+            "active-liveness",
+            operation="active liveness",
+            template="POST /face/{version}/active-liveness",
+            verdict_field="gesture_status",
+            files={"image": ("image" + image.extension, image.data, image.mime_type)},
+            data={"gesture-code": gesture_code},  # §3: note the hyphen
+        )
+        return parse_active_liveness(reply.body, gesture_code, reply.request_id)
+
+    # --- hosted liveness sessions --------------------------------------------------------------
+
+    async def create_session(
+        self,
+        kind: SessionKind,
+        *,
+        success_url: str,
+        cancel_url: str | None = None,
+        number_of_gestures: int | None = None,
+    ) -> GlairSession:
+        """§4a/§5. Raises: RequestRejected (bad URL or gesture count), and as match_faces."""
+        payload: dict[str, Any] = {"success_url": success_url}
+        if cancel_url:
+            payload["cancel_url"] = cancel_url
+        if kind is SessionKind.ACTIVE and number_of_gestures is not None:
+            payload["number_of_gestures"] = number_of_gestures
+        path = _SESSION_PATHS[kind]
+        reply = await self._call(
+            "POST",
+            path,
+            operation=f"{kind.label.lower()} session creation",
+            template=f"POST /face/{{version}}/{path}",
+            json=payload,
+        )
+        return parse_session(kind, reply.body, reply.request_id)
+
+    async def get_session(self, kind: SessionKind, sid: str) -> GlairSession:
+        """§4b/§5. Raises: NotFound (unknown or expired: sessions last 24 h), and as above."""
+        path = _SESSION_PATHS[kind]
+        reply = await self._call(
+            "GET",
+            f"{path}/{sid}",
+            operation=f"{kind.label.lower()} session lookup",
+            template=f"GET /face/{{version}}/{path}/{{sid}}",
+        )
+        return parse_session(kind, reply.body, reply.request_id)
+
+    async def watch_session(
+        self,
+        kind: SessionKind,
+        sid: str,
+        *,
+        initial_interval: float = 2.0,
+        max_interval: float = 20.0,
+    ) -> AsyncIterator[GlairSession]:
+        """Poll a session with growing intervals; stop after FINISHED or EXPIRED.
+
+        A 404 after the session was seen means it expired (§4b: expired sessions are no longer
+        retrievable) and ends the watch with an EXPIRED update. Network trouble is retried up
+        to five times in a row (honouring Retry-After) before it is raised.
+        """
+        interval = initial_interval
+        failures = 0
+        last: GlairSession | None = None
+        while True:
+            try:
+                session = await self.get_session(kind, sid)
+            except NotFound:
+                if last is None:
+                    raise
+                yield replace(last, status=SessionStatus.EXPIRED)
+                return
+            except ProviderUnavailable as exc:
+                failures += 1
+                if failures >= 5:
+                    raise
+                wait = interval
+                if isinstance(exc, RateLimited) and exc.retry_after:
+                    wait = max(wait, exc.retry_after)
+                await self._sleep(wait)
+                interval = min(max_interval, interval * 1.5)
+                continue
+            failures = 0
+            last = session
+            if (
+                session.status is SessionStatus.PENDING
+                and session.expires_at is not None
+                and datetime.now(UTC) >= session.expires_at
+            ):
+                session = replace(session, status=SessionStatus.EXPIRED)
+            yield session
+            if session.is_final:
+                return
+            await self._sleep(interval)
+            interval = min(max_interval, interval * 1.5)
+
+
+def _lenient_json(response: httpx.Response) -> dict[str, Any]:
+    """An error body as a dict; a non-JSON error still maps by its status (e.g. a proxy's 502)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error(response: httpx.Response, operation: str, body: Mapping[str, Any]) -> AppError:
+    status = response.status_code
+    cls, template = _SERVER_FAULT if status >= 500 else ERRORS.get(status, ERRORS[400])
+    vendor_text = _text(body.get("error")) or _text(body.get("message"))
+    detail = ""
+    if vendor_text and status == 400:
+        # GLAIR's own validation text helps the operator; it never echoes images or names.
+        detail = f" (GLAIR says: “{vendor_text[:160]}”)"
+    if "session" in operation:
+        not_found = (
+            "GLAIR has no session with this id: sessions expire after 24 hours, and a session "
+            "created with other credentials is not visible. Create a new session."
+        )
+    else:
+        not_found = (
+            f"GLAIR answered “not found” for {operation}. Check the base URL and API version "
+            "in Connection settings."
+        )
+    message = template.format(
+        op=operation, status=status, detail=detail, retry=retry_hint(response), not_found=not_found
+    )
+    return error_from_status(response, provider=NAME, operation=operation, message=message, cls=cls)
+
+
+def create(ctx: ProviderContext) -> GlairProvider:
+    return GlairProvider(ctx)

@@ -36,6 +36,17 @@ def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     assert not errors, errors
 
 
+@pytest.fixture(autouse=True)
+def _qloop_is_current(qloop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    """Widgets built outside a scenario schedule their tasks on the shared qasync loop.
+
+    pytest-asyncio's async tests (contract, unit) leave no current loop behind them.
+    """
+    asyncio.set_event_loop(qloop)
+    yield
+    asyncio.set_event_loop(None)
+
+
 class ServiceHandle:
     """Opens the service on the qasync loop and closes it at teardown."""
 

@@ -71,7 +71,8 @@ def test_active_connection_falls_back_to_sandbox_for_a_deleted_profile() -> None
 
 def test_dumps_never_contains_secret_fields() -> None:
     text = dumps(Settings().with_profile(ConnectionProfile("glair", "P", {"base_url": "u"})))
-    assert "password" not in text and "api_key" not in text
+    assert "password" not in text
+    assert "api_key" not in text
 
 
 def test_override_folders_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -203,7 +204,9 @@ def test_redacting_filter_masks_credentials() -> None:
     )
     RedactingFilter().filter(record)
     text = record.getMessage()
-    assert "abc.def" not in text and "K123" not in text and "T9" not in text
+    assert "abc.def" not in text
+    assert "K123" not in text
+    assert "T9" not in text
 
 
 def test_log_file_rotates_and_redacts(tmp_path: Path) -> None:
@@ -214,7 +217,8 @@ def test_log_file_rotates_and_redacts(tmp_path: Path) -> None:
         for handler in logging.getLogger().handlers:
             handler.flush()
         text = log_file.read_text()
-        assert "visible" in text and "hunter2" not in text
+        assert "visible" in text
+        assert "hunter2" not in text
     finally:
         for handler in list(logging.getLogger().handlers):
             if getattr(handler, "baseFilename", None) == str(log_file):
@@ -232,7 +236,8 @@ def test_error_details_carry_provider_operation_and_request_id() -> None:
         http_status=429,
     )
     details = error.details().as_text()
-    assert error.retryable and error.retry_after == 30
+    assert error.retryable
+    assert error.retry_after == 30
     for part in (
         "RateLimited: Slow down.",
         "Provider: Veriff",

@@ -10,6 +10,8 @@ from ui.widgets.image_slot import ImageSlot
 
 
 class ImagePair(QWidget):
+    """Two image slots whose "prepared" badges follow the current provider."""
+
     def __init__(
         self,
         service: VerificationService,
@@ -26,5 +28,12 @@ class ImagePair(QWidget):
         layout.addWidget(self.id_photo)
         layout.addWidget(self.selfie)
 
+    @property
+    def slots(self) -> tuple[ImageSlot, ImageSlot]:
+        return self.id_photo, self.selfie
+
     def set_provider(self, provider_id: str) -> None:
+        """Re-prepare both images for another provider's upload rules."""
         self.provider_id = provider_id
+        for slot in self.slots:
+            slot.set_provider(provider_id)

@@ -1,28 +1,75 @@
-"""An image slot (ID photo or selfie): open, preview, clear. Loading runs off the Qt thread."""
+"""An image slot (ID photo or selfie): open, drop, paste, recent files, clear; badges and preview.
+
+All decoding and preparing runs off the Qt thread through the service. The preview is the
+pipeline's small thumbnail (never a full-size pixmap); "View" shows the prepared image, which is
+exactly what the vendor will receive.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
+import asyncio
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QSettings, Qt, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+    QKeySequence,
+    QPixmap,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
+    QProgressBar,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.domain import LoadedImage
+from app.domain import EncodedImage, LoadedImage
+from app.errors import ImageError
 from app.services import VerificationService
 from ui.tasks import TaskRunner
+from ui.widgets.image_viewer import ImageViewer
 
-IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic *.heif *.avif)"
+IMAGE_FILTER = (
+    "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic *.heif *.avif);;"
+    "All files (*)"
+)
+RECENT_KEY = "images/recent"
+RECENT_LIMIT = 8
+# Raw image types a browser or another app may put on a drag or the clipboard, best first.
+_IMAGE_MIME_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp")
+# How much of the shorter side a face usually takes: a selfie is mostly face, an ID photo is a
+# document whose portrait is a fraction of it. A heuristic: FaceDesk does not detect faces.
+_FACE_SHARE = {"selfie": 0.3, "id": 0.15}
+_EMPTY_TEXT = "Drop, paste or open an image"
+
+
+def _settings() -> QSettings:
+    """Where recent files live (tests replace this)."""
+    return QSettings()
+
+
+def _human_bytes(size: int) -> str:
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    if size >= 1000:
+        return f"{size / 1000:.0f} KB"
+    return f"{size} bytes"
 
 
 class ImageSlot(QFrame):
+    """One image the operator works with; `loaded` is what the panels read."""
+
     image_changed = Signal()
+    prepared_changed = Signal()
 
     def __init__(
         self,
@@ -34,60 +81,330 @@ class ImageSlot(QFrame):
     ) -> None:
         super().__init__(parent)
         self.slot_id = slot_id
+        self.provider_id = slot_id.split(":", 1)[0]
+        self._title_text = title
         self._service = service
         self._tasks = tasks
         self._loaded: LoadedImage | None = None
+        self._prepared: EncodedImage | None = None
+        self._viewer: ImageViewer | None = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAcceptDrops(True)
+
         layout = QVBoxLayout(self)
         self.title = QLabel(f"<b>{title}</b>")
         layout.addWidget(self.title)
-        self.preview = QLabel("Drop, paste or open an image")
+        self.preview = QLabel(_EMPTY_TEXT)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumSize(200, 200)
+        self.preview.setToolTip("Drop a file or an image from a browser here, or press Ctrl+V")
         layout.addWidget(self.preview, 1)
-        self.info = QLabel()
-        self.info.setWordWrap(True)
-        layout.addWidget(self.info)
+        self.spinner = QProgressBar()
+        self.spinner.setRange(0, 0)  # indeterminate: Qt animates it
+        self.spinner.setTextVisible(False)
+        self.spinner.setMaximumHeight(6)
+        self.spinner.hide()
+        layout.addWidget(self.spinner)
+        self.original_badge = QLabel()
+        self.original_badge.setWordWrap(True)
+        self.original_badge.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.original_badge)
+        self.prepared_badge = QLabel()
+        self.prepared_badge.setWordWrap(True)
+        layout.addWidget(self.prepared_badge)
+        self.face_warning = QLabel()
+        self.face_warning.setWordWrap(True)
+        self.face_warning.setStyleSheet("color: #b35c00;")
+        self.face_warning.hide()
+        layout.addWidget(self.face_warning)
+
         buttons = QHBoxLayout()
         self.open_button = QPushButton("Open…")
+        self.paste_button = QPushButton("Paste")
+        self.recent_button = QToolButton()
+        self.recent_button.setText("Recent")
+        self.recent_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.recent_menu = QMenu(self.recent_button)
+        self.recent_button.setMenu(self.recent_menu)
+        self.view_button = QPushButton("View")
         self.clear_button = QPushButton("Clear")
-        buttons.addWidget(self.open_button)
-        buttons.addWidget(self.clear_button)
+        for button in (
+            self.open_button,
+            self.paste_button,
+            self.recent_button,
+            self.view_button,
+            self.clear_button,
+        ):
+            buttons.addWidget(button)
         layout.addLayout(buttons)
         self.open_button.clicked.connect(self._on_open_clicked)
+        self.paste_button.clicked.connect(self.paste)
+        self.view_button.clicked.connect(self._on_view_clicked)
         self.clear_button.clicked.connect(self.clear)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        paste = QShortcut(QKeySequence.StandardKey.Paste, self)
+        paste.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        paste.activated.connect(self.paste)
+        self._update_buttons()
+
+    # --- state ---------------------------------------------------------------------------------
 
     @property
     def loaded(self) -> LoadedImage | None:
         return self._loaded
 
+    @property
+    def prepared(self) -> EncodedImage | None:
+        """The image as prepared for the current provider, once the badge task has run."""
+        return self._prepared
+
+    @property
+    def busy(self) -> bool:
+        return self.spinner.isVisible()
+
     def set_loaded(self, image: LoadedImage | None) -> None:
         self._loaded = image
+        self._prepared = None
+        self.prepared_badge.clear()
+        self.face_warning.hide()
         if image is None:
             self.preview.setPixmap(QPixmap())
-            self.preview.setText("Drop, paste or open an image")
-            self.info.clear()
+            self.preview.setText(_EMPTY_TEXT)
+            self.original_badge.clear()
         else:
             pixmap = QPixmap()
             pixmap.loadFromData(image.thumbnail_png)
             self.preview.setPixmap(pixmap)
-            info = image.info
-            self.info.setText(
-                f"{image.name}: {info.format} {info.width}×{info.height}, "
-                f"{info.byte_size / 1024:.0f} KB"
-            )
+            self.original_badge.setText(self._original_text(image))
+            self._start_prepare()
+        self._update_buttons()
         self.image_changed.emit()
 
+    def set_provider(self, provider_id: str) -> None:
+        """Badges describe the image as prepared for this provider."""
+        self.provider_id = provider_id
+        self._prepared = None
+        if self._loaded is not None:
+            self._start_prepare()
+
     def clear(self) -> None:
+        self._tasks.cancel(f"load:{self.slot_id}")
+        self._tasks.cancel(f"prepare:{self.slot_id}")
         self.set_loaded(None)
 
+    # --- loading -------------------------------------------------------------------------------
+
     async def load_file(self, path: str) -> None:
-        self.set_loaded(await self._service.load_image_file(path))
+        """Load a file off the Qt thread; on failure the previous image stays."""
+        async with self._busy():
+            image = await self._service.load_image_file(path)
+        remember_recent(path)
+        self.set_loaded(image)
 
     async def load_bytes(self, data: bytes, name: str) -> None:
-        self.set_loaded(await self._service.load_image_bytes(data, name))
+        async with self._busy():
+            image = await self._service.load_image_bytes(data, name)
+        self.set_loaded(image)
+
+    def load_mime(self, mime: QMimeData) -> bool:
+        """Start loading what a drop or the clipboard carries; False when it has no image."""
+        task = f"load:{self.slot_id}"
+        for url in mime.urls() if mime.hasUrls() else []:
+            if url.isLocalFile():
+                self._tasks.start(task, self.load_file(url.toLocalFile()), label="Loading image")
+                return True
+        for mime_type in _IMAGE_MIME_TYPES:
+            if mime.hasFormat(mime_type):
+                data = bytes(mime.data(mime_type).data())
+                name = f"{self._source_name(mime)}.{mime_type.split('/')[1]}"
+                self._tasks.start(task, self.load_bytes(data, name), label="Loading image")
+                return True
+        if mime.hasImage():
+            png = _qimage_png(mime.imageData())
+            if png:
+                self._tasks.start(
+                    task,
+                    self.load_bytes(png, f"{self._source_name(mime)}.png"),
+                    label="Loading image",
+                )
+                return True
+        if mime.hasUrls():
+            self._tasks.start(task, _refuse_remote(), label="Loading image")
+            return True
+        return False
+
+    def paste(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        if not self.load_mime(mime):
+            self._tasks.start(f"load:{self.slot_id}", _refuse_clipboard(), label="Pasting image")
+
+    @staticmethod
+    def _source_name(mime: QMimeData) -> str:
+        return "dropped image" if mime.hasUrls() else "pasted image"
+
+    # --- drag and drop -------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage() or any(mime.hasFormat(t) for t in _IMAGE_MIME_TYPES):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if self.load_mime(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    # --- preparing for the provider (badge) ----------------------------------------------------
+
+    def _start_prepare(self) -> None:
+        loaded = self._loaded
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # set outside the event loop (scripts, some tests): no badge, no task
+        if loaded is not None:
+            self._tasks.start(
+                f"prepare:{self.slot_id}", self._prepare(loaded), label="Preparing image"
+            )
+
+    async def _prepare(self, loaded: LoadedImage) -> None:
+        provider_id = self.provider_id
+        self.prepared_badge.setText("Preparing…")
+        try:
+            async with self._busy():
+                encoded = await self._service.prepare_image(provider_id, loaded)
+        except ImageError as exc:
+            # Shown where the operator looks at this image; ctx.prepared raises it again on use.
+            self.prepared_badge.setText(f"⚠ Cannot be sent: {exc.user_message}")
+            return
+        if loaded is not self._loaded or provider_id != self.provider_id:
+            return  # superseded while preparing
+        self._prepared = encoded
+        name = self._service.info(provider_id).display_name
+        changes = ", ".join(encoded.removed) or "nothing to change"
+        self.prepared_badge.setText(
+            f"Prepared for {name}: {encoded.format.value} · {encoded.width}×{encoded.height} · "
+            f"{_human_bytes(len(encoded.data))}\n{changes}"
+        )
+        self._show_face_warning(encoded, provider_id)
+        if self._viewer is not None:
+            self._viewer.show_image(encoded, f"As sent to {name}")
+        self.prepared_changed.emit()
+
+    def _show_face_warning(self, encoded: EncodedImage, provider_id: str) -> None:
+        info = self._service.info(provider_id)
+        minimum = info.upload_rules.min_face_px
+        kind = "id" if self.slot_id.endswith(":id") else "selfie"
+        likely_face = int(min(encoded.width, encoded.height) * _FACE_SHARE[kind])
+        if minimum and likely_face < minimum:
+            self.face_warning.setText(
+                f"⚠ The face may be too small: in a {encoded.width}×{encoded.height} "
+                f"{'ID photo' if kind == 'id' else 'selfie'} it is likely about {likely_face} px, "
+                f"and {info.display_name} needs at least {minimum} px. Use a larger or closer "
+                "photo."
+            )
+            self.face_warning.show()
+        else:
+            self.face_warning.hide()
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _busy(self) -> _Busy:
+        return _Busy(self)
+
+    def _update_buttons(self) -> None:
+        has_image = self._loaded is not None
+        self.view_button.setEnabled(has_image)
+        self.clear_button.setEnabled(has_image)
+        self.recent_button.setEnabled(bool(recent_files()))
+
+    @staticmethod
+    def _original_text(image: LoadedImage) -> str:
+        info = image.info
+        metadata = ", ".join(info.metadata) if info.metadata else "none"
+        return (
+            f"Original: {image.name} · {info.format} · {info.width}×{info.height} · "
+            f"{_human_bytes(info.byte_size)}\nMetadata present: {metadata}"
+        )
 
     def _on_open_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open image", "", IMAGE_FILTER)
         if path:
             self._tasks.start(f"load:{self.slot_id}", self.load_file(path), label="Loading image")
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in recent_files():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(
+                lambda _checked=False, p=path: self._tasks.start(
+                    f"load:{self.slot_id}", self.load_file(p), label="Loading image"
+                )
+            )
+
+    def _on_view_clicked(self) -> None:
+        if self._loaded is None:
+            return
+        if self._viewer is None:
+            self._viewer = ImageViewer(self)
+        if self._prepared is not None:
+            name = self._service.info(self.provider_id).display_name
+            self._viewer.show_image(self._prepared, f"As sent to {name}")
+        else:
+            self._viewer.show_thumbnail(self._loaded.thumbnail_png, "Preview (still preparing)")
+        self._viewer.show()
+        self._viewer.raise_()
+
+
+class _Busy:
+    """Shows the slot's spinner for the duration of an `async with` (nesting-safe)."""
+
+    def __init__(self, slot: ImageSlot) -> None:
+        self._slot = slot
+
+    async def __aenter__(self) -> None:
+        count = int(self._slot.property("busy_count") or 0) + 1
+        self._slot.setProperty("busy_count", count)
+        self._slot.spinner.show()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        count = int(self._slot.property("busy_count") or 1) - 1
+        self._slot.setProperty("busy_count", count)
+        if count <= 0:
+            self._slot.spinner.hide()
+
+
+def recent_files() -> list[str]:
+    value = _settings().value(RECENT_KEY, [])
+    if isinstance(value, str):
+        return [value]
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def remember_recent(path: str) -> None:
+    files = [path, *(p for p in recent_files() if p != path)][:RECENT_LIMIT]
+    _settings().setValue(RECENT_KEY, files)
+
+
+def _qimage_png(image: object) -> bytes:
+    if not isinstance(image, QImage) or image.isNull():
+        return b""
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # PySide takes str at runtime
+    data: QByteArray = buffer.data()
+    return bytes(data.data())
+
+
+async def _refuse_remote() -> None:
+    raise ImageError(
+        "That drop carried only a web address, not the image itself. Save the image first, "
+        "or drag the picture (not its link)."
+    )
+
+
+async def _refuse_clipboard() -> None:
+    raise ImageError("The clipboard holds no image. Copy an image or an image file, then paste.")

@@ -68,7 +68,12 @@ def main() -> None:
     ada.save(OUT / "ada-id-photo.jpg", quality=90)
     selfie = ada.crop((18, 24, 588, 738)).resize((480, 600))
     selfie = ImageEnhance.Brightness(selfie).enhance(1.08)
-    selfie.save(OUT / "ada-selfie.jpg", quality=82)
+    # A phone selfie carries metadata an operator must not forward: FaceDesk strips it.
+    exif = Image.Exif()
+    exif[0x010F] = "ExamplePhone Inc."  # Make
+    exif[0x0110] = "Example X1"  # Model
+    exif[0x8825] = {1: "N", 2: (52.0, 22.0, 5.5), 3: "E", 4: (4.0, 53.0, 38.2)}  # GPS
+    selfie.save(OUT / "ada-selfie.jpg", quality=82, exif=exif)
     ben.resize((480, 600)).save(OUT / "ben-selfie.jpg", quality=85)
     ada.convert("L").convert("RGB").resize((480, 600)).save(
         OUT / "ada-printout-spoof.jpg", quality=85

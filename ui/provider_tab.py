@@ -76,8 +76,11 @@ class ProviderTab(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.images)
         splitter.addWidget(self.panel_tabs)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        splitter.setChildrenCollapsible(False)
+        # Wrapped badge text does not count in a splitter's minimum: leave the slots room.
+        self.images.setMinimumHeight(330)
         layout.addWidget(splitter, 1)
 
         self._refresh_connections()

@@ -17,6 +17,7 @@ from PySide6.QtGui import (
     QImage,
     QKeySequence,
     QPixmap,
+    QResizeEvent,
     QShortcut,
 )
 from PySide6.QtWidgets import (
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -65,6 +67,36 @@ def _human_bytes(size: int) -> str:
     return f"{size} bytes"
 
 
+class _Preview(QLabel):
+    """The thumbnail, scaled to whatever room the slot has (never larger than the thumbnail)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._source = QPixmap()
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def set_source(self, pixmap: QPixmap) -> None:
+        self._source = pixmap
+        self._rescale()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._source.isNull():
+            self.setPixmap(QPixmap())
+            return
+        target = self.size().boundedTo(self._source.size())
+        self.setPixmap(
+            self._source.scaled(
+                target,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
+
+
 class ImageSlot(QFrame):
     """One image the operator works with; `loaded` is what the panels read."""
 
@@ -94,9 +126,9 @@ class ImageSlot(QFrame):
         layout = QVBoxLayout(self)
         self.title = QLabel(f"<b>{title}</b>")
         layout.addWidget(self.title)
-        self.preview = QLabel(_EMPTY_TEXT)
+        self.preview = _Preview(_EMPTY_TEXT)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(200, 200)
+        self.preview.setMinimumSize(120, 120)
         self.preview.setToolTip("Drop a file or an image from a browser here, or press Ctrl+V")
         layout.addWidget(self.preview, 1)
         self.spinner = QProgressBar()
@@ -168,13 +200,13 @@ class ImageSlot(QFrame):
         self.prepared_badge.clear()
         self.face_warning.hide()
         if image is None:
-            self.preview.setPixmap(QPixmap())
+            self.preview.set_source(QPixmap())
             self.preview.setText(_EMPTY_TEXT)
             self.original_badge.clear()
         else:
             pixmap = QPixmap()
             pixmap.loadFromData(image.thumbnail_png)
-            self.preview.setPixmap(pixmap)
+            self.preview.set_source(pixmap)
             self.original_badge.setText(self._original_text(image))
             self._start_prepare()
         self._update_buttons()

@@ -108,7 +108,7 @@ class ProviderTab(QWidget):
         )
         if status.is_sandbox:
             self.connection_state.setText(SANDBOX_NOTE)
-            self.connection_state.setStyleSheet("color: #1d4ed8;")
+            self.connection_state.setStyleSheet("color: palette(link);")
         elif status.missing_credentials:
             self.connection_state.setText(
                 "Set credentials to use this connection: missing "

@@ -180,7 +180,10 @@ _CREDENTIALS_HINT = "Open Credentials and check the API key and shared secret ke
 _CODE_ERRORS: dict[str, tuple[type[ProviderError], str]] = {
     "1801": (AuthenticationFailed, "Veriff did not receive an API key. " + _CREDENTIALS_HINT),
     "1802": (AuthenticationFailed, "The API key is not a UUID. " + _CREDENTIALS_HINT),
-    "1803": (AuthenticationFailed, "Veriff knows no integration with this API key. "),
+    "1803": (
+        AuthenticationFailed,
+        "Veriff knows no integration with this API key. " + _CREDENTIALS_HINT,
+    ),
     "1804": (
         PermissionDenied,
         "The Veriff integration for this API key is not active. Ask your Veriff administrator "
@@ -208,7 +211,10 @@ _CODE_ERRORS: dict[str, tuple[type[ProviderError], str]] = {
     "1101": (RequestRejected, "Veriff says the request is not valid."),
     "1102": (RequestRejected, "Veriff says required information is missing."),
     "1104": (RequestRejected, "Veriff rejected one of the values. Check the form."),
-    "1201": (RequestRejected, "Veriff rejected the request time (older than one hour). "),
+    "1201": (
+        RequestRejected,
+        "Veriff rejected the request time (older than one hour). Check this computer's clock.",
+    ),
     "1202": (RequestRejected, "Veriff rejected the request time format."),
     "1203": (RequestRejected, "The date of birth must be a real date written YYYY-MM-DD."),
     "1301": (RequestRejected, "This integration does not support the requested features."),

@@ -142,6 +142,14 @@ class VerificationService:
         name = name or self.active_connection(provider_id)
         if name == SANDBOX:
             values = {f.name: f.default for f in info.connection_fields}
+            chosen = self._settings.sandbox.get(provider_id, {})
+            values.update(
+                {
+                    f.name: chosen[f.name]
+                    for f in info.connection_fields
+                    if f.choices and chosen.get(f.name) in f.choices
+                }
+            )
             values.update(
                 {
                     k: v.replace("{root}", IN_PROCESS_ORIGIN)
@@ -176,6 +184,24 @@ class VerificationService:
         self._settings = self._settings.with_profile(profile)
         await asyncio.to_thread(self._settings_store.save, self._settings)
         await self._drop_live(profile.provider, profile.name)
+
+    async def set_connection_option(self, provider_id: str, name: str, value: str) -> None:
+        """Change a choice field (e.g. Azure's API version) of the active connection."""
+        info = self.info(provider_id)
+        field = next((f for f in info.connection_fields if f.name == name and f.choices), None)
+        if field is None or value not in field.choices:
+            raise ConfigurationError(f"{value!r} is not a valid choice for {name}.")
+        connection = self.active_connection(provider_id)
+        if connection == SANDBOX:
+            self._settings = self._settings.with_sandbox_option(provider_id, name, value)
+            await asyncio.to_thread(self._settings_store.save, self._settings)
+            await self._drop_live(provider_id, SANDBOX)
+            return
+        profile = self._settings.profile(provider_id, connection)
+        assert profile is not None
+        await self.save_profile(
+            ConnectionProfile(provider_id, connection, {**profile.fields, name: value})
+        )
 
     async def delete_profile(self, provider_id: str, name: str) -> None:
         info = self.info(provider_id)

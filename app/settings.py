@@ -8,6 +8,9 @@ Layout (schema_version 2):
     [active]                         # provider id -> connection name ("Sandbox" or a profile)
     glair = "Sandbox"
 
+    [sandbox.azure_face]             # options chosen for the Sandbox connection (no URLs)
+    api_version = "v1.2-preview.1"
+
     [[profiles]]
     provider = "glair"
     name = "Production"
@@ -54,6 +57,7 @@ class Settings:
     theme: str = "system"
     active: Mapping[str, str] = field(default_factory=dict)
     profiles: tuple[ConnectionProfile, ...] = ()
+    sandbox: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def active_connection(self, provider: str) -> str:
         name = self.active.get(provider, SANDBOX)
@@ -83,6 +87,10 @@ class Settings:
 
     def with_active(self, provider: str, name: str) -> Settings:
         return replace(self, active={**self.active, provider: name})
+
+    def with_sandbox_option(self, provider: str, name: str, value: str) -> Settings:
+        options = {**self.sandbox.get(provider, {}), name: value}
+        return replace(self, sandbox={**self.sandbox, provider: options})
 
 
 # --- migrations --------------------------------------------------------------------------------
@@ -142,7 +150,17 @@ def parse(doc: dict[str, Any]) -> Settings:
         if "provider" in p and "name" in p
     )
     active = {str(k): str(v) for k, v in dict(doc.get("active", {})).items()}
-    return Settings(theme=theme if theme in THEMES else "system", active=active, profiles=profiles)
+    sandbox = {
+        str(provider): {str(k): str(v) for k, v in dict(options).items()}
+        for provider, options in dict(doc.get("sandbox", {})).items()
+        if isinstance(options, dict)
+    }
+    return Settings(
+        theme=theme if theme in THEMES else "system",
+        active=active,
+        profiles=profiles,
+        sandbox=sandbox,
+    )
 
 
 # --- TOML output (only the shapes above) -------------------------------------------------------
@@ -166,6 +184,10 @@ def dumps(settings: Settings) -> str:
     lines.append("[active]")
     for provider, name in sorted(settings.active.items()):
         lines.append(f"{_toml_key(provider)} = {_toml_str(name)}")
+    for provider, options in sorted(settings.sandbox.items()):
+        lines += ["", f"[sandbox.{_toml_key(provider)}]"]
+        for key, value in sorted(options.items()):
+            lines.append(f"{_toml_key(key)} = {_toml_str(value)}")
     for profile in settings.profiles:
         lines += ["", "[[profiles]]", f"provider = {_toml_str(profile.provider)}"]
         lines.append(f"name = {_toml_str(profile.name)}")

@@ -55,6 +55,19 @@ class ProviderTab(QWidget):
         bar.addWidget(self.connection_combo)
         self.settings_button = QPushButton("Connection settings…")
         bar.addWidget(self.settings_button)
+        # Choice fields (e.g. Azure's API version) are switched right here, Sandbox included.
+        self.option_combos: dict[str, QComboBox] = {}
+        for field in info.connection_fields:
+            if field.choices:
+                bar.addWidget(QLabel(f"{field.label}:"))
+                combo = QComboBox()
+                combo.addItems(list(field.choices))
+                combo.setToolTip(field.help)
+                combo.activated.connect(
+                    lambda _index, name=field.name: self._on_option_activated(name)
+                )
+                self.option_combos[field.name] = combo
+                bar.addWidget(combo)
         self.connection_state = QLabel()
         self.connection_state.setWordWrap(True)
         bar.addWidget(self.connection_state, 1)
@@ -94,6 +107,9 @@ class ProviderTab(QWidget):
         self.connection_combo.addItem(NEW_CONNECTION)
         self.connection_combo.setCurrentText(self.service.active_connection(self.provider_id))
         self.connection_combo.blockSignals(False)
+        fields = self.service.connection_fields(self.provider_id)
+        for name, combo in self.option_combos.items():
+            combo.setCurrentText(fields.get(name, ""))
         self.tasks.start(f"{self.provider_id}:connection_state", self._update_state())
 
     async def _update_state(self) -> None:
@@ -139,6 +155,16 @@ class ProviderTab(QWidget):
         for panel in self.panels:
             panel.on_connection_changed()
         self._refresh_connections()
+
+    def _on_option_activated(self, name: str) -> None:
+        value = self.option_combos[name].currentText()
+        self.tasks.start(f"{self.provider_id}:option:{name}", self._set_option(name, value))
+
+    async def _set_option(self, name: str, value: str) -> None:
+        try:
+            await self.service.set_connection_option(self.provider_id, name, value)
+        finally:
+            self._after_dialog()
 
     def _on_settings_clicked(self) -> None:
         self.open_connection_dialog(new=self.service.is_sandbox(self.provider_id))

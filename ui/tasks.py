@@ -39,13 +39,27 @@ class TaskRunner(QObject):
     def start(
         self,
         name: str,
-        coro: Coroutine[Any, Any, Any],
+        work: Coroutine[Any, Any, Any] | Callable[[], Coroutine[Any, Any, Any]],
         *,
         label: str | None = None,
         retry: Callable[[], None] | None = None,
         cancellable: bool = True,
     ) -> asyncio.Task[Any]:
-        """Run `coro` as task `name`, cancelling any earlier task of that name."""
+        """Run `work` as task `name`, cancelling any earlier task of that name.
+
+        `work` is a coroutine, or a function making one: then a failure the operator may retry
+        (a timeout, a 5xx) gets a Retry button that runs it again.
+        """
+        if asyncio.iscoroutine(work):
+            coro = work
+        else:
+            factory = work
+            coro = factory()
+            if retry is None:
+
+                def retry() -> None:
+                    self.start(name, factory, label=label, cancellable=cancellable)
+
         previous = self._tasks.pop(name, None)
         if previous is not None and not previous.task.done():
             previous.task.cancel()

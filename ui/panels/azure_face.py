@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from PySide6.QtCore import QRect, Qt
@@ -209,13 +209,15 @@ class AzureSessionsPanel(Panel):
         ]
         self._next_start: str | None = None
         self.create_button.clicked.connect(self._on_create_clicked)
-        self.refresh_button.clicked.connect(lambda: self._start("list", self._list(more=False)))
+        self.refresh_button.clicked.connect(
+            lambda: self._start("list", lambda: self._list(more=False))
+        )
         self.more_button.clicked.connect(lambda: self._start("list", self._list(more=True)))
-        self.get_button.clicked.connect(lambda: self._start("get", self._get()))
-        self.audit_button.clicked.connect(lambda: self._start("audit", self._audit()))
+        self.get_button.clicked.connect(lambda: self._start("get", self._get))
+        self.audit_button.clicked.connect(lambda: self._start("audit", self._audit))
         self.delete_button.clicked.connect(lambda: self._start("delete", self._delete()))
         self.simulate_button.clicked.connect(lambda: self._start("simulate", self._simulate()))
-        self.image_button.clicked.connect(lambda: self._start("image", self._image()))
+        self.image_button.clicked.connect(lambda: self._start("image", self._image))
         self.token_button.clicked.connect(self._on_token_clicked)
         self.sessions.currentItemChanged.connect(self._on_session_picked)
         self.set_in_client.toggled.connect(lambda on: self.device_id.setEnabled(not on))
@@ -243,7 +245,11 @@ class AzureSessionsPanel(Panel):
         # Qt hands enum members back as plain strings: rebuild the member.
         return SessionKind(self.kind.currentData())
 
-    def _start(self, operation: str, coro: Coroutine[Any, Any, Any]) -> None:
+    def _start(
+        self,
+        operation: str,
+        coro: Coroutine[Any, Any, Any] | Callable[[], Coroutine[Any, Any, Any]],
+    ) -> None:
         self.ctx.tasks.start(self.ctx.task_name(f"sessions:{operation}"), coro)
 
     def _sync_form(self) -> None:
@@ -507,10 +513,10 @@ class AzureVerifyPanel(Panel):
         layout.addWidget(self.result)
         layout.addStretch(1)
         self.detect_button.clicked.connect(
-            lambda: ctx.tasks.start(ctx.task_name("verify:detect"), self._detect())
+            lambda: ctx.tasks.start(ctx.task_name("verify:detect"), self._detect)
         )
         self.verify_button.clicked.connect(
-            lambda: ctx.tasks.start(ctx.task_name("verify:verify"), self._verify())
+            lambda: ctx.tasks.start(ctx.task_name("verify:verify"), self._verify)
         )
         self.reference_pick.currentIndexChanged.connect(lambda _i: self._redraw())
         self.probe_pick.currentIndexChanged.connect(lambda _i: self._redraw())
@@ -674,7 +680,7 @@ class AzurePersonGroupsPanel(Panel):
             self.train_button,
             self.identify_button,
         ]
-        self.refresh_button.clicked.connect(lambda: self._start("groups", self._refresh()))
+        self.refresh_button.clicked.connect(lambda: self._start("groups", self._refresh))
         self.create_group_button.clicked.connect(lambda: self._start("create", self._create()))
         self.delete_group_button.clicked.connect(
             lambda: self._start("delete_group", self._delete_group())
@@ -687,7 +693,7 @@ class AzurePersonGroupsPanel(Panel):
         self.cancel_train_button.clicked.connect(
             lambda: ctx.tasks.cancel(ctx.task_name("groups:train"))
         )
-        self.identify_button.clicked.connect(lambda: self._start("identify", self._identify()))
+        self.identify_button.clicked.connect(lambda: self._start("identify", self._identify))
         self.groups.currentItemChanged.connect(self._on_group_picked)
 
     @property
@@ -699,7 +705,11 @@ class AzurePersonGroupsPanel(Panel):
         if item is not None:
             self._start("persons", self._load_persons())
 
-    def _start(self, operation: str, coro: Coroutine[Any, Any, Any]) -> None:
+    def _start(
+        self,
+        operation: str,
+        coro: Coroutine[Any, Any, Any] | Callable[[], Coroutine[Any, Any, Any]],
+    ) -> None:
         self.ctx.tasks.start(self.ctx.task_name(f"groups:{operation}"), coro)
 
     def on_connection_changed(self) -> None:

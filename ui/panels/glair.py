@@ -98,7 +98,7 @@ class GlairFaceMatchPanel(Panel):
     @Slot()
     def _on_match_clicked(self) -> None:
         self.ctx.tasks.start(
-            self.ctx.task_name("face_match"), self._match(), label="GLAIR face match"
+            self.ctx.task_name("face_match"), self._match, label="GLAIR face match"
         )
 
     async def _match(self) -> None:
@@ -170,7 +170,7 @@ class GlairImageLivenessPanel(Panel):
     def _on_passive_clicked(self) -> None:
         self.ctx.tasks.start(
             self.ctx.task_name("passive_liveness"),
-            self._check(active=False),
+            lambda: self._check(active=False),
             label="GLAIR passive liveness",
         )
 
@@ -178,7 +178,7 @@ class GlairImageLivenessPanel(Panel):
     def _on_active_clicked(self) -> None:
         self.ctx.tasks.start(
             self.ctx.task_name("active_liveness"),
-            self._check(active=True),
+            lambda: self._check(active=True),
             label="GLAIR active liveness",
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -119,7 +119,11 @@ class _UqudoPanel(Panel):
     def _results(self) -> UqudoSessionResults:
         return self.ctx.service.provider(self.ctx.provider_id, UqudoSessionResults)  # type: ignore[type-abstract]
 
-    def _start(self, operation: str, coro: Coroutine[Any, Any, None]) -> None:
+    def _start(
+        self,
+        operation: str,
+        coro: Coroutine[Any, Any, None] | Callable[[], Coroutine[Any, Any, None]],
+    ) -> None:
         self.ctx.tasks.start(self.ctx.task_name(operation), coro)
 
     @Slot()
@@ -183,7 +187,7 @@ class FaceMatchPanel(_UqudoPanel):
 
     @Slot()
     def _on_match_button_clicked(self) -> None:
-        self._start("face_match", self._match())
+        self._start("face_match", self._match)
 
     async def _match(self) -> None:
         with self._busy("face_match"):
@@ -419,7 +423,7 @@ class OneToNPanel(_UqudoPanel):
 
     @Slot()
     def _on_search_button_clicked(self) -> None:
-        self._start("one_to_n", self._search())
+        self._start("one_to_n", self._search)
 
     async def _search(self) -> None:
         insert = self.insert_check.isChecked()
@@ -595,7 +599,7 @@ class SessionResultsPanel(_UqudoPanel):
 
     @Slot()
     def _on_fetch_button_clicked(self) -> None:
-        self._start("session_result", self._fetch())
+        self._start("session_result", self._fetch)
 
     async def _fetch(self) -> None:
         session_id = self.session_id
@@ -627,7 +631,7 @@ class SessionResultsPanel(_UqudoPanel):
 
     @Slot()
     def _on_download_button_clicked(self) -> None:
-        self._start("session_image", self._download())
+        self._start("session_image", self._download)
 
     async def _download(self) -> None:
         if self._image_id is None:

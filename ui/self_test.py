@@ -177,7 +177,7 @@ async def check_face_match(service: VerificationService) -> str:
         raise CheckFailed(f"{name} is not on its Sandbox connection")
     # mypy refuses Protocols as type[P] arguments (python/mypy#4717); service.provider checks
     # the protocol at run time with isinstance.
-    matcher = service.provider(PROVIDER, SupportsFaceMatch)  # type: ignore[type-abstract]
+    matcher = service.provider(PROVIDER, SupportsFaceMatch)
     first, other = await _prepared(service, 1), await _prepared(service, 2)
     same = await matcher.match_faces(first, first)
     if same.verdict is not Verdict.POSITIVE:
@@ -191,7 +191,7 @@ async def check_face_match(service: VerificationService) -> str:
 
 async def check_liveness_session(service: VerificationService) -> str:
     name = service.info(PROVIDER).display_name
-    sessions = service.provider(PROVIDER, GlairLivenessSessions)  # type: ignore[type-abstract]
+    sessions = service.provider(PROVIDER, GlairLivenessSessions)
     kind = SessionKind.PASSIVE
     created = await sessions.create_session(kind, success_url=SUCCESS_URL)
     await service.record_session(

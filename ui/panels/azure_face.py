@@ -228,8 +228,7 @@ class AzureSessionsPanel(Panel):
 
     @property
     def provider(self) -> AzureLivenessSessions:
-        # A Protocol is what service.provider() checks against (isinstance).
-        return self.ctx.service.provider(self.ctx.provider_id, AzureLivenessSessions)  # type: ignore[type-abstract]
+        return self.ctx.service.provider(self.ctx.provider_id, AzureLivenessSessions)
 
     @property
     def version(self) -> str:
@@ -530,8 +529,7 @@ class AzureVerifyPanel(Panel):
 
     @property
     def provider(self) -> AzureFaceVerify:
-        # A Protocol is what service.provider() checks against (isinstance).
-        return self.ctx.service.provider(self.ctx.provider_id, AzureFaceVerify)  # type: ignore[type-abstract]
+        return self.ctx.service.provider(self.ctx.provider_id, AzureFaceVerify)
 
     def on_connection_changed(self) -> None:
         self.limited_access.setVisible(self.ctx.service.is_sandbox(self.ctx.provider_id))
@@ -698,8 +696,7 @@ class AzurePersonGroupsPanel(Panel):
 
     @property
     def provider(self) -> AzurePersonGroups:
-        # A Protocol is what service.provider() checks against (isinstance).
-        return self.ctx.service.provider(self.ctx.provider_id, AzurePersonGroups)  # type: ignore[type-abstract]
+        return self.ctx.service.provider(self.ctx.provider_id, AzurePersonGroups)
 
     def _on_group_picked(self, item: QListWidgetItem | None, _old: QListWidgetItem | None) -> None:
         if item is not None:

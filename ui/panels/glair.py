@@ -52,22 +52,21 @@ def _hint(text: str) -> QLabel:
     return label
 
 
-# mypy refuses a Protocol where `type[P]` is expected (type-abstract); these typed accessors keep
-# that one ignore in a single place.
+# The provider of the tab's active connection, typed as the capability each panel uses.
 def _face_match(ctx: PanelContext) -> SupportsFaceMatch:
-    return ctx.service.provider(ctx.provider_id, SupportsFaceMatch)  # type: ignore[type-abstract]
+    return ctx.service.provider(ctx.provider_id, SupportsFaceMatch)
 
 
 def _passive(ctx: PanelContext) -> SupportsImageLiveness:
-    return ctx.service.provider(ctx.provider_id, SupportsImageLiveness)  # type: ignore[type-abstract]
+    return ctx.service.provider(ctx.provider_id, SupportsImageLiveness)
 
 
 def _active(ctx: PanelContext) -> GlairActiveLiveness:
-    return ctx.service.provider(ctx.provider_id, GlairActiveLiveness)  # type: ignore[type-abstract]
+    return ctx.service.provider(ctx.provider_id, GlairActiveLiveness)
 
 
 def _sessions(ctx: PanelContext) -> GlairLivenessSessions:
-    return ctx.service.provider(ctx.provider_id, GlairLivenessSessions)  # type: ignore[type-abstract]
+    return ctx.service.provider(ctx.provider_id, GlairLivenessSessions)
 
 
 class GlairFaceMatchPanel(Panel):

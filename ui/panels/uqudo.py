@@ -102,22 +102,22 @@ class _UqudoPanel(Panel):
     # service.provider is keyed by Protocol classes, which mypy will not pass as type[P]
     # (type-abstract); one typed accessor per protocol keeps that to this block.
     def _matcher(self) -> UqudoFaceMatch:
-        return self.ctx.service.provider(self.ctx.provider_id, UqudoFaceMatch)  # type: ignore[type-abstract]
+        return self.ctx.service.provider(self.ctx.provider_id, UqudoFaceMatch)
 
     def _face_sessions(self) -> UqudoFaceSessions:
-        return self.ctx.service.provider(self.ctx.provider_id, UqudoFaceSessions)  # type: ignore[type-abstract]
+        return self.ctx.service.provider(self.ctx.provider_id, UqudoFaceSessions)
 
     def _searcher(self) -> SupportsOneToNSearch:
-        return self.ctx.service.provider(self.ctx.provider_id, SupportsOneToNSearch)  # type: ignore[type-abstract]
+        return self.ctx.service.provider(self.ctx.provider_id, SupportsOneToNSearch)
 
     def _enroller(self) -> SupportsOneToNEnroll:
-        return self.ctx.service.provider(self.ctx.provider_id, SupportsOneToNEnroll)  # type: ignore[type-abstract]
+        return self.ctx.service.provider(self.ctx.provider_id, SupportsOneToNEnroll)
 
     def _deleter(self) -> SupportsOneToNDelete:
-        return self.ctx.service.provider(self.ctx.provider_id, SupportsOneToNDelete)  # type: ignore[type-abstract]
+        return self.ctx.service.provider(self.ctx.provider_id, SupportsOneToNDelete)
 
     def _results(self) -> UqudoSessionResults:
-        return self.ctx.service.provider(self.ctx.provider_id, UqudoSessionResults)  # type: ignore[type-abstract]
+        return self.ctx.service.provider(self.ctx.provider_id, UqudoSessionResults)
 
     def _start(
         self,

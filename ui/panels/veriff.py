@@ -305,7 +305,7 @@ class VeriffSessionsPanel(Panel):
         # A Protocol is the key the service checks against; mypy calls it abstract.
         return self.ctx.service.provider(
             self.ctx.provider_id,
-            VeriffVerificationSessions,  # type: ignore[type-abstract]
+            VeriffVerificationSessions,
         )
 
     def showEvent(self, event: QShowEvent) -> None:

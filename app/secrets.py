@@ -118,8 +118,9 @@ def usable_backend() -> KeyringBackend | None:
     names = {type(backend).__module__, type(backend).__name__}
     if any(n.startswith("keyring.backends.fail") or n == "keyring.backends.null" for n in names):
         return None
-    # keyrings.alt would store secrets in a plaintext file: never use it, even if installed.
-    if type(backend).__module__.startswith("keyrings.alt"):
+    # The third-party "alt" backends keep secrets in a plaintext (base64) file: never use them,
+    # even when someone installed that package.
+    if tuple(type(backend).__module__.split(".")[:2]) == ("keyrings", "alt"):
         return None
     chainer = getattr(backend, "backends", None)
     if chainer is not None and not list(chainer):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import random
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageCms
@@ -101,15 +102,22 @@ def test_every_supported_format_loads_and_prepares_from_bytes(fmt, params, shown
     assert_clean(imaging.prepare(loaded, RULES_5MB), RULES_5MB)
 
 
-def test_heic_opener_is_registered():
-    # pi-heif is decode-only and no HEIC encoder is installed, so the corpus cannot generate a
-    # HEIC file; this checks the decoder is wired in and that .heic reaches it.
-    assert "HEIF" in Image.OPEN
-    import pi_heif
+HEIC_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "phone-photo.heic"
 
-    encoders = pi_heif.libheif_info().get("encoders", {})
-    if "HEVC" not in str(encoders).upper():
-        pytest.skip("no HEVC encoder in pi-heif (decode-only by design): cannot build a HEIC")
+
+def test_heic_from_a_phone_is_decoded_upright_and_stripped():
+    # pi-heif decodes only, so the corpus cannot make a HEIC: tests/data/phone-photo.heic is a
+    # synthetic 320×400 picture saved by an HEVC encoder with EXIF orientation 6 and a camera
+    # make (see tests/data/README.md). It must come out upright (400×320) as a clean JPEG.
+    assert "HEIF" in Image.OPEN
+    loaded = imaging.load(HEIC_SAMPLE.read_bytes(), "IMG_0001.HEIC")
+    assert loaded.info.format.startswith("HEIC")
+    assert (loaded.info.width, loaded.info.height) == (400, 320)
+    assert "camera make/model" in loaded.info.metadata
+    prepared = imaging.prepare(loaded, RULES_5MB)
+    assert_clean(prepared, RULES_5MB)
+    assert (prepared.width, prepared.height) == (400, 320)
+    assert "camera make/model removed" in prepared.removed
 
 
 # --- orientation and normalisation -------------------------------------------------------------

@@ -447,6 +447,22 @@ class VerificationService:
         provider, profile = self._scope(provider_id)
         return await asyncio.to_thread(self.store.list_sessions, provider, profile, kind=kind)
 
+    async def all_sessions(self) -> list[SessionRecord]:
+        """Every session in the registry, all providers and connections, newest first."""
+        return await asyncio.to_thread(self.store.all_sessions)
+
+    async def set_session_label(self, record: SessionRecord, label: str) -> None:
+        """The operator's own label for a session (e.g. a case number); stays on this machine."""
+        await asyncio.to_thread(
+            self.store.set_label, record.provider, record.profile, record.session_id, label.strip()
+        )
+
+    async def forget_registry_entry(self, record: SessionRecord) -> None:
+        """Remove a row from the local registry; nothing is sent to the vendor."""
+        await asyncio.to_thread(
+            self.store.forget_session, record.provider, record.profile, record.session_id
+        )
+
     async def forget_session(self, provider_id: str, session_id: str) -> None:
         provider, profile = self._scope(provider_id)
         await asyncio.to_thread(self.store.forget_session, provider, profile, session_id)

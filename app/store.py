@@ -186,6 +186,21 @@ class Store:
             rows = self._db.execute(query, args).fetchall()
         return [_session(r) for r in rows]
 
+    def all_sessions(self) -> list[SessionRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT provider, profile, session_id, kind, created_at, last_seen_at, status, "
+                "label, extra FROM sessions ORDER BY created_at DESC"
+            ).fetchall()
+        return [_session(r) for r in rows]
+
+    def set_label(self, provider: str, profile: str, session_id: str, label: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE sessions SET label=? WHERE provider=? AND profile=? AND session_id=?",
+                (label, provider, profile, session_id),
+            )
+
     def forget_session(self, provider: str, profile: str, session_id: str) -> None:
         with self._tx() as db:
             db.execute(

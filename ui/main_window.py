@@ -144,6 +144,9 @@ class MainWindow(QMainWindow):
         audit_action = QAction("&Audit trail…", self)
         audit_action.triggered.connect(self.open_audit_trail)
         tools_menu.addAction(audit_action)
+        registry_action = QAction("&Session registry…", self)
+        registry_action.triggered.connect(self.open_registry)
+        tools_menu.addAction(registry_action)
         self.help_menu = self.menuBar().addMenu("&Help")
         about_action = QAction(f"&About {APP_NAME}", self)
         about_action.setMenuRole(QAction.MenuRole.AboutRole)
@@ -161,6 +164,12 @@ class MainWindow(QMainWindow):
         from ui.dialogs.audit_dialog import AuditDialog
 
         dialog = AuditDialog(self.service, self.tasks, self)
+        dialog.open()
+
+    def open_registry(self) -> None:
+        from ui.dialogs.registry_dialog import RegistryDialog
+
+        dialog = RegistryDialog(self.service, self.tasks, self)
         dialog.open()
 
     def set_theme(self, mode: str) -> None:

@@ -177,8 +177,18 @@ _ERRORS: dict[tuple[str, int], tuple[type[ProviderError], str]] = {
         "This uqudo tenant is not allowed to use {feature}. Ask uqudo to enable it for your "
         "client.",
     ),
-    ("*", 404): (NotFound, "uqudo does not know this id, or it has expired."),
-    ("one_to_n", 404): (
+    ("one_to_n_delete", 400): (
+        RequestRejected,
+        "uqudo rejected this oneToNVerificationId. Copy it again from a 1:N search or insert "
+        "result and try again.",
+    ),
+    # A 404 on a route that carries no id means the API host does not serve uqudo's API.
+    ("*", 404): (
+        NotFound,
+        "The API URL does not serve this uqudo endpoint. Check the API URL in Connection "
+        "settings (the one the Customer Portal shows under Development › Credentials).",
+    ),
+    ("one_to_n_delete", 404): (
         NotFound,
         "uqudo does not know this oneToNVerificationId in your tenant's 1:N index.",
     ),
@@ -211,6 +221,7 @@ _FEATURES = {
     "face_session": "face sessions",
     "match": "face match",
     "one_to_n": "the 1:N face index (search, insert and delete)",
+    "one_to_n_delete": "the 1:N face index (search, insert and delete)",
     "info": "the Info API (session results)",
     "image": "the Info API (session images)",
 }
@@ -662,7 +673,7 @@ class UqudoProvider:
         await self._call(
             "DELETE",
             f"/api/v1/face/one-to-n/search/{quote(face_id, safe='')}",
-            kind="one_to_n",
+            kind="one_to_n_delete",
             operation="1:N delete",
             template=template,
         )

@@ -395,6 +395,30 @@ async def test_delete_of_an_unknown_id_is_not_found(sandbox):
         await provider.delete_face(str(uuid.uuid4()))
 
 
+async def test_404_outside_a_lookup_points_at_the_api_url_not_at_an_id(sandbox):
+    # A wrong API URL answers 404 on every route; only the delete and Info lookups carry an id.
+    provider = sandbox.connect(uqudo)
+    await sandbox.fault(kind="status", path="/face/match$", status=404)
+    with pytest.raises(NotFound, match="API URL") as caught:
+        await provider.match_faces(encoded(face_jpeg(1)), encoded(face_jpeg(1)))
+    assert "does not know this id" not in caught.value.user_message
+    await sandbox.fault(kind="status", path="/one-to-n/search$", status=404)
+    with pytest.raises(NotFound, match="API URL") as caught:
+        await provider.search_face(encoded(face_jpeg(1)), insert_if_missing=False)
+    assert "oneToNVerificationId" not in caught.value.user_message
+    await sandbox.fault(kind="status", path="/jwks.json$", status=404)
+    with pytest.raises(NotFound, match="API URL"):
+        await provider.test_connection()
+
+
+async def test_400_on_delete_is_about_the_id_not_the_image(sandbox):
+    provider = sandbox.connect(uqudo)
+    await sandbox.fault(kind="status", path="/one-to-n/search/", status=400, method="DELETE")
+    with pytest.raises(RequestRejected, match="oneToNVerificationId") as caught:
+        await provider.delete_face("not-an-id")
+    assert "JPEG" not in caught.value.user_message
+
+
 async def test_one_to_n_without_permission_is_403_everywhere(sandbox):
     provider = sandbox.connect(uqudo)
     face_id = (await provider.enroll_face(encoded(face_jpeg(14)))).details[DETAIL_VERIFICATION_ID]

@@ -89,6 +89,10 @@ def test_search_insert_search_delete_search_keeps_the_features(
         assert ("1:N delete", "attempt") in outcomes
         assert ("1:N delete", "succeeded") in outcomes
         assert ("1:N insert", "succeeded") in outcomes
+        # The audit trail names images by fingerprint, never by file name (often a person's).
+        inserted = [a for a in audit if a.operation == "1:N insert"]
+        assert all(t.startswith("image sha256:") for a in inserted for t in a.targets)
+        assert not any("selfie" in t for a in audit for t in a.targets)
         records = await ctx.service.sessions("uqudo", "one_to_n")
         assert [r.status for r in records if r.session_id == face_id] == [
             "selfie deleted (features kept)"
@@ -130,6 +134,31 @@ def test_one_to_n_without_permission_reaches_the_presenter(
     qloop.run_until_complete(scenario())
     assert "1:N face index" in presenter.shown[-1]
     assert panel.search_button.isEnabled()
+
+
+def test_sandbox_tenant_without_1_to_n_permission_is_a_tab_control(
+    qtbot, qloop, panel_context_factory, presenter
+):
+    # Issue 5: the 403 "tenant lacks the permission" is a sandbox setting the operator can see.
+    ctx, panel = make(qtbot, panel_context_factory, OneToNPanel)
+    assert not panel.permission_check.isHidden()
+    assert not panel.permission_check.isChecked()
+
+    async def scenario() -> None:
+        ctx.images.selfie.set_loaded(await load(ctx, face_jpeg(43), "selfie.jpg"))
+        panel.permission_check.setChecked(True)
+        await settle(ctx)
+        panel.search_button.click()
+        await settle(ctx)
+        assert "1:N face index" in presenter.shown[-1]
+        panel.permission_check.setChecked(False)
+        await settle(ctx)
+        panel.search_button.click()
+        await settle(ctx)
+
+    qloop.run_until_complete(scenario())
+    assert "nothing was added" in panel.result_card.verdict.text()
+    assert len(presenter.shown) == 1
 
 
 def test_face_match_shows_the_level_against_the_chosen_minimum(

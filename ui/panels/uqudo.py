@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -34,7 +35,7 @@ from app.capabilities import (
     SupportsOneToNEnroll,
     SupportsOneToNSearch,
 )
-from app.domain import CheckResult, Verdict
+from app.domain import CheckResult, EncodedImage, Verdict
 from app.errors import OperationRefused
 from app.models.uqudo import (
     DEFAULT_MATCH_LEVEL,
@@ -56,8 +57,15 @@ from ui.widgets.image_slot import ImageSlot
 from ui.widgets.result_card import ResultCard
 
 FACE_SESSION_KIND = "face_session"
+# app/sandbox/uqudo.py: false makes the 1:N routes answer 403, as for a tenant without it.
+ONE_TO_N_PERMISSION_SETTING = "uqudo.one_to_n_permission"
 ONE_TO_N_KIND = "one_to_n"
 SELFIE_DELETED = "selfie deleted (features kept)"
+
+
+def _image_fingerprint(photo: EncodedImage) -> str:
+    """Identifies the uploaded image in the audit trail without its file name (often a name)."""
+    return "image sha256:" + hashlib.sha256(photo.data).hexdigest()[:16]
 
 
 class _UqudoPanel(Panel):
@@ -357,6 +365,9 @@ class OneToNPanel(_UqudoPanel):
         self.source_combo.addItem("ID photo", "id_photo")
         source_row.addWidget(self.source_combo)
         source_row.addStretch(1)
+        # Issue 5: let the operator see what a tenant without the 1:N permission gets (403).
+        self.permission_check = QCheckBox("Sandbox: tenant without the 1:N permission")
+        source_row.addWidget(self.permission_check)
         self.layout_.addLayout(source_row)
 
         search_box = QGroupBox("Search")
@@ -396,6 +407,20 @@ class OneToNPanel(_UqudoPanel):
         self.search_button.clicked.connect(self._on_search_button_clicked)
         self.insert_button.clicked.connect(self._on_insert_button_clicked)
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
+        self.permission_check.toggled.connect(self._on_permission_check_toggled)
+        self._update_sandbox_controls()
+
+    def _update_sandbox_controls(self) -> None:
+        self.permission_check.setVisible(self.ctx.service.is_sandbox(self.ctx.provider_id))
+
+    @Slot(bool)
+    def _on_permission_check_toggled(self, without: bool) -> None:
+        self._start(
+            "one_to_n_permission",
+            self.ctx.service.sandbox_admin(
+                "PUT", "/settings", {ONE_TO_N_PERMISSION_SETTING: not without}
+            ),
+        )
 
     def _slot(self) -> ImageSlot:
         images = self.ctx.images
@@ -435,7 +460,7 @@ class OneToNPanel(_UqudoPanel):
                 result = await self.ctx.service.audited(
                     self.ctx.provider_id,
                     "1:N search with insert",
-                    [photo.source_name or "photo"],
+                    [_image_fingerprint(photo)],
                     lambda: provider.search_face(photo, insert_if_missing=True),
                 )
             else:
@@ -470,7 +495,7 @@ class OneToNPanel(_UqudoPanel):
             result = await self.ctx.service.audited(
                 self.ctx.provider_id,
                 "1:N insert",
-                [photo.source_name or "photo"],
+                [_image_fingerprint(photo)],
                 lambda: provider.enroll_face(photo),
             )
             result_id = result.details.get(DETAIL_VERIFICATION_ID)
@@ -512,6 +537,7 @@ class OneToNPanel(_UqudoPanel):
     def on_connection_changed(self) -> None:
         self.result_card.clear()
         self.delete_id.clear()
+        self._update_sandbox_controls()
 
 
 class SessionResultsPanel(_UqudoPanel):

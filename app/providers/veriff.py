@@ -208,43 +208,91 @@ _CODE_ERRORS: dict[str, tuple[type[ProviderError], str]] = {
     ),
     "1001": (RequestRejected, "That is not a Veriff session id. Paste the full id (a UUID)."),
     "1002": (RequestRejected, "That is not a Veriff session id. Paste the full id (a UUID)."),
-    "1101": (RequestRejected, "Veriff says the request is not valid."),
-    "1102": (RequestRejected, "Veriff says required information is missing."),
+    "1101": (
+        RequestRejected,
+        "Veriff says the request is not valid. Check the form and try again.",
+    ),
+    "1102": (
+        RequestRejected,
+        "Veriff says required information is missing. Check the form and try again.",
+    ),
     "1104": (RequestRejected, "Veriff rejected one of the values. Check the form."),
     "1201": (
         RequestRejected,
         "Veriff rejected the request time (older than one hour). Check this computer's clock.",
     ),
-    "1202": (RequestRejected, "Veriff rejected the request time format."),
+    "1202": (
+        RequestRejected,
+        "Veriff rejected the request time format. Check this computer's clock and try again.",
+    ),
     "1203": (RequestRejected, "The date of birth must be a real date written YYYY-MM-DD."),
-    "1301": (RequestRejected, "This integration does not support the requested features."),
+    "1301": (
+        RequestRejected,
+        "This integration does not support the requested features. Ask your Veriff "
+        "administrator which ones it has.",
+    ),
     "1302": (RequestRejected, "The callback URL must start with https://."),
-    "1303": (RequestRejected, "Veriff only accepts “submitted” as a new status."),
+    "1303": (
+        RequestRejected,
+        "Veriff only accepts “submitted” as a new status. Reload the session and try again.",
+    ),
     "1304": (
         RequestRejected,
-        "This session can no longer be submitted (it is already submitted or decided).",
+        "This session can no longer be submitted (it is already submitted or decided). Reload "
+        "it to see its status.",
     ),
-    "1305": (RequestRejected, "Veriff refuses: the session is not in a completed status."),
-    "1306": (RequestRejected, "Veriff refuses: the session is in progress (submitted)."),
-    "1400": (RequestRejected, "Veriff found no image data in the upload."),
+    "1305": (
+        RequestRejected,
+        "Veriff refuses: the session is not in a completed status. Reload it to see the "
+        "status, and delete it once Veriff has decided.",
+    ),
+    "1306": (
+        RequestRejected,
+        "Veriff refuses: the session is in progress (submitted). Wait for Veriff's decision, "
+        "then delete it.",
+    ),
+    "1400": (
+        RequestRejected,
+        "Veriff found no image data in the upload. Load the photo again and retry.",
+    ),
     "1401": (RequestRejected, "Veriff could not read the image. Load a JPEG or PNG photo."),
-    "1402": (RequestRejected, "Veriff does not accept this image context."),
-    "1403": (RequestRejected, "The upload lacks a required image property."),
-    "1500": (RequestRejected, "vendorData may be at most 1000 characters long."),
-    "1501": (RequestRejected, "vendorData must be text."),
-    "2003": (RequestRejected, "The date of birth is not valid."),
-    "2101": (RequestRejected, "The document number must have 6–9 characters."),
-    "2102": (RequestRejected, "The document number may contain only A–Z and 0–9."),
-    "2103": (RequestRejected, "Veriff does not support this document type."),
-    "2104": (RequestRejected, "Veriff does not support this document country."),
+    "1402": (
+        RequestRejected,
+        "Veriff does not accept this image type for the integration. Ask your Veriff "
+        "administrator which ones it takes.",
+    ),
+    "1403": (
+        RequestRejected,
+        "The upload lacks a required image property. Try again; if it persists, copy the "
+        "details for support.",
+    ),
+    "1500": (RequestRejected, "vendorData may be at most 1000 characters long. Shorten it."),
+    "1501": (RequestRejected, "vendorData must be text. Enter it again as plain text."),
+    "2003": (RequestRejected, "The date of birth is not valid. Enter it as YYYY-MM-DD."),
+    "2101": (
+        RequestRejected,
+        "The document number must have 6–9 characters. Check it against the document.",
+    ),
+    "2102": (
+        RequestRejected,
+        "The document number may contain only A–Z and 0–9. Remove spaces and dashes.",
+    ),
+    "2103": (
+        RequestRejected,
+        "Veriff does not support this document type. Choose another or leave it empty.",
+    ),
+    "2104": (
+        RequestRejected,
+        "Veriff does not support this document country. Check the two-letter code.",
+    ),
 }
 _STATUS_ERRORS: dict[int, tuple[type[ProviderError], str]] = {
-    400: (RequestRejected, "Veriff rejected the request."),
+    400: (RequestRejected, "Veriff rejected the request. Check the form and try again."),
     401: (AuthenticationFailed, "Veriff rejected the credentials. " + _CREDENTIALS_HINT),
     403: (
         PermissionDenied,
         "Veriff did not allow this operation for the integration (session deletion, for one, "
-        "is enabled by Veriff on request).",
+        "is enabled by Veriff on request). Ask your Veriff administrator to enable it.",
     ),
     404: (
         NotFound,
@@ -262,8 +310,14 @@ _STATUS_ERRORS: dict[int, tuple[type[ProviderError], str]] = {
 def _delete_refusal(status: str) -> tuple[str, str]:
     """§3.10: the vendor's own (code, reason) for a status that cannot be deleted."""
     if status == "submitted":
-        return "1306", "Session in progress: Veriff is still processing the submitted session."
-    return "1305", "Session is not in a completed status: Veriff does not allow deleting it now."
+        return "1306", (
+            "Session in progress: Veriff is still processing the submitted session. Wait for "
+            "Veriff's decision, then delete it."
+        )
+    return "1305", (
+        "Session is not in a completed status: Veriff does not allow deleting it now. Wait for "
+        "Veriff's decision, then delete it."
+    )
 
 
 class VeriffProvider:
@@ -367,8 +421,6 @@ class VeriffProvider:
             cls, message = _STATUS_ERRORS[status]
         else:
             cls, message = RequestRejected, f"{NAME} refused the request ({status})."
-        if code == "1803":
-            message += _CREDENTIALS_HINT
         if cls is RequestRejected and vendor_message and code not in _CODE_ERRORS:
             # The vendor's own text for codes FaceDesk has no words for (it names no person).
             message += f" Veriff says: “{vendor_message}”"
@@ -745,10 +797,15 @@ class VeriffProvider:
     ) -> VeriffDecision:
         """Poll GET decision until Veriff decides or `give_up_after` s pass (then: pending)."""
         deadline = time.monotonic() + give_up_after
+        attempts = await self.list_attempts(session_id)
+        latest = attempts[0].id if attempts else None
         while True:
             decision = await self.get_decision(session_id)
-            if decision.decided or time.monotonic() + interval > deadline:
+            if decision.decided and _decides_attempt(decision, latest):
                 return decision
+            if time.monotonic() + interval > deadline:
+                # A decision of an earlier attempt (before a resubmission) is not this one's.
+                return decision if not decision.decided else _still_pending(decision)
             await asyncio.sleep(interval)
 
     # --- deletion (§3.10) ----------------------------------------------------------------------
@@ -838,7 +895,11 @@ class VeriffProvider:
         if seconds is not None:
             moment = datetime.now(UTC) + timedelta(seconds=seconds)
             return f"{text} The next deletion is possible at {moment.astimezone():%H:%M:%S}."
-        return f"{text} The next deletion may be possible within the hour."
+        # §4: Veriff documents no Retry-After, so say what each window allows instead of a time.
+        return (
+            f"{text} Veriff did not say when: if the hourly limit was hit, a deletion is possible "
+            "again within an hour; if the daily one was, within 24 hours."
+        )
 
 
 def quota_from_events(events: list[datetime], now: datetime) -> DeletionQuota:
@@ -879,8 +940,35 @@ def _retry_words(response: httpx.Response) -> str:
     return retry_hint(response)
 
 
+def _decides_attempt(decision: VeriffDecision, latest_attempt_id: str | None) -> bool:
+    """Whether a decision is about the latest attempt (§3.4 attemptId, §3.8 newest first).
+
+    After resubmission_requested the end user starts a new attempt (§6.5); GET decision keeps
+    answering with the earlier attempt's decision until the new one is decided. A decision
+    without an attemptId, or a session without attempts, is taken at its word.
+    """
+    if decision.attempt_id is None or latest_attempt_id is None:
+        return True
+    return decision.attempt_id == latest_attempt_id
+
+
+def _still_pending(decision: VeriffDecision) -> VeriffDecision:
+    return replace(
+        decision,
+        status="pending",
+        verdict=Verdict.PENDING,
+        code=None,
+        reason=None,
+        reason_code=None,
+        risk_labels=(),
+    )
+
+
 def _status_of(decision: VeriffDecision, attempts: tuple[VeriffAttempt, ...]) -> str:
-    if decision.decided:
+    latest = attempts[0] if attempts else None
+    if decision.decided and (
+        latest is None or not latest.status or _decides_attempt(decision, latest.id)
+    ):
         return decision.status
     if attempts and attempts[0].status:
         return attempts[0].status

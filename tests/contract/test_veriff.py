@@ -727,3 +727,59 @@ async def test_sandbox_day_window(sandbox: SandboxEndpoint) -> None:
     # The oldest deletion leaves the 24-hour window about 22 hours from now.
     assert limited.value.retry_after is not None
     assert 20 * 3600 < limited.value.retry_after < 23 * 3600
+
+
+# --- review fixes ----------------------------------------------------------------------------
+
+
+async def test_resubmitted_session_is_judged_by_its_latest_attempt(
+    sandbox: SandboxEndpoint,
+) -> None:
+    """After a resubmission the old decision belongs to an older attempt, not the session now."""
+    provider = await _provider(sandbox)
+    sid = await _submitted(provider, "Resubmit")
+    first = await provider.follow_decision(sid, interval=0.05)
+    assert first.status == "resubmission_requested"
+    await sandbox.admin("PUT", "/settings", {"veriff_decision_delay": 3600})
+    await provider.upload_media(sid, _encoded(FACE), "face")
+    await provider.upload_media(sid, _encoded(SAME_FACE), "document-front")
+    await provider.submit_session(sid)
+
+    assert await provider.session_status(sid) == "submitted"
+    preview = await provider.preview_deletion(sid)
+    assert not preview.allowed
+    assert "1306" in preview.refusal
+    with pytest.raises(OperationRefused) as refused:
+        await provider.delete_session(sid)
+    assert refused.value.vendor_code == "1306"
+
+    waiting = await provider.follow_decision(sid, interval=0.05, give_up_after=0.3)
+    assert not waiting.decided  # the resubmission decision is the previous attempt's
+    await sandbox.admin("POST", f"/veriff/sessions/{sid}/status", {"status": "approved"})
+    decided = await provider.follow_decision(sid, interval=0.05)
+    assert decided.status == "approved"
+    assert await provider.session_status(sid) == "approved"
+
+
+async def test_unknown_integration_message_names_the_fix_once(sandbox: SandboxEndpoint) -> None:
+    unknown = sandbox.connect(
+        veriff, credentials={"api_key": str(uuid.uuid4()), "shared_secret": SECRET}
+    )
+    with pytest.raises(AuthenticationFailed) as exc:
+        await unknown.test_connection()
+    assert exc.value.user_message.count("Open Credentials") == 1
+
+
+async def test_veriff_429_without_retry_after_on_delete_is_explained(
+    sandbox: SandboxEndpoint,
+) -> None:
+    """§4: Veriff documents no Retry-After; the message must not promise "within the hour"."""
+    provider = await _provider(sandbox)
+    sid = (await provider.create_session(VeriffSessionRequest())).id
+    await sandbox.fault(path=f"/veriff/v1/sessions/{sid}$", method="DELETE", status=429)
+    with pytest.raises(RateLimited) as limited:
+        await provider.delete_session(sid)
+    message = limited.value.user_message
+    assert "within an hour" in message
+    assert "24 hours" in message
+    assert "may be possible within the hour" not in message

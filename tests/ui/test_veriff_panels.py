@@ -248,3 +248,86 @@ def test_cancelled_confirmation_deletes_nothing(
         qloop.run_until_complete(scenario())
     finally:
         confirm.set_answerer(None)
+
+
+def test_vendor_data_shows_before_any_decision(
+    qloop: asyncio.AbstractEventLoop, panel: VeriffSessionsPanel
+) -> None:
+    """vendorData is kept in the registry from creation; the view shows it at once."""
+    ctx = panel.ctx
+
+    async def scenario() -> None:
+        panel.show()
+        await _create(panel, vendor_data="case-99")
+        assert panel.vendor_data_label.text() == "case-99"
+        panel.reload_button.click()
+        await settle(ctx)
+        assert panel.vendor_data_label.text() == "case-99"
+
+    qloop.run_until_complete(scenario())
+    assert _presenter(ctx).crashes == []
+
+
+def test_verifying_a_resubmission_waits_for_the_new_decision(
+    qloop: asyncio.AbstractEventLoop, panel: VeriffSessionsPanel
+) -> None:
+    """The earlier attempt's "resubmission requested" is not the answer to the new photos."""
+    ctx = panel.ctx
+
+    async def scenario() -> None:
+        panel.show()
+        await ctx.service.sandbox_admin("PUT", "/settings", {"veriff_decision_delay": 0})
+        await ctx.images.id_photo.load_bytes(_jpeg(5), "id.jpg")
+        await ctx.images.selfie.load_bytes(_jpeg(5, quality=70), "selfie.jpg")
+        sid = await _create(panel, "Resubmit")
+        panel.verify_button.click()
+        await settle(ctx)
+        assert "Resubmission" in panel.decision_card.verdict.text()
+        await ctx.service.sandbox_admin("PUT", "/settings", {"veriff_decision_delay": 3600})
+        panel.verify_button.click()
+        for _ in range(40):  # until the new attempt is submitted and being followed
+            await asyncio.sleep(0.05)
+            if "Waiting for Veriff" in panel.progress.text():
+                break
+        await asyncio.sleep(0.3)
+        assert panel.cancel_button.isVisible()  # still waiting: the old decision is stale
+        await ctx.service.sandbox_admin(
+            "POST", f"/veriff/sessions/{sid}/status", {"status": "approved"}
+        )
+        await settle(ctx)
+        assert "Approved" in panel.decision_card.verdict.text()
+        assert panel.attempts_table.rowCount() == 2
+
+    qloop.run_until_complete(scenario())
+    assert _presenter(ctx).crashes == []
+
+
+def test_document_back_is_uploaded_with_the_loaded_photos(
+    qloop: asyncio.AbstractEventLoop, panel: VeriffSessionsPanel, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Issue 6: API-only verification uploads face, document front and back."""
+    ctx = panel.ctx
+    back = tmp_path / "back.jpg"
+    back.write_bytes(_jpeg(9))
+    monkeypatch.setattr(
+        "ui.panels.veriff.QFileDialog.getOpenFileName", lambda *a, **k: (str(back), "")
+    )
+
+    async def scenario() -> None:
+        panel.show()
+        await ctx.service.sandbox_admin("PUT", "/settings", {"veriff_decision_delay": 0})
+        await ctx.images.id_photo.load_bytes(_jpeg(4), "id.jpg")
+        await ctx.images.selfie.load_bytes(_jpeg(4, quality=70), "selfie.jpg")
+        await _create(panel)
+        panel.back_button.click()
+        assert "back.jpg" in panel.back_button.text()
+        panel.verify_button.click()
+        await settle(ctx)
+        contexts = sorted(t.media.context for t in panel.tiles)
+        assert contexts == ["document-back", "document-front", "face"]
+        assert "Approved" in panel.decision_card.verdict.text()
+        panel.back_button.click()  # a second click removes it
+        assert panel.back_path == ""
+
+    qloop.run_until_complete(scenario())
+    assert _presenter(ctx).crashes == []

@@ -116,3 +116,19 @@ def test_decision_words() -> None:
     assert card.verdict is Verdict.NEGATIVE
     assert card.reasons[0].startswith("9102")
     assert "Reason 103" in card.reasons[1]
+
+
+def test_every_mapped_error_says_what_to_do() -> None:
+    """Brief: each message says what happened and what to do (here: an instruction is present)."""
+    from app.providers.veriff import _CODE_ERRORS, _STATUS_ERRORS, _delete_refusal
+
+    actions = (
+        "Check", "Choose", "Try", "Ask", "Create", "Load", "Paste", "Wait", "Enter", "Open",
+        "Reload", "Remove", "Shorten", "must", "delete it",
+    )  # fmt: skip
+    for key, (_cls, message) in [*_CODE_ERRORS.items(), *_STATUS_ERRORS.items()]:
+        if key == 429:
+            continue  # built per response from Retry-After (see _rate_message)
+        assert any(word in message for word in actions), (key, message)
+    for status in ("submitted", "review"):
+        assert "Wait for Veriff's decision" in _delete_refusal(status)[1]

@@ -126,6 +126,7 @@ class VeriffSessionsPanel(Panel):
         self.session_id = ""
         self.view: VeriffSessionView | None = None
         self.hosted_url = ""
+        self.known_vendor_data = ""
         self.tiles: list[MediaTile] = []
         self._listed_once = False
 
@@ -235,6 +236,14 @@ class VeriffSessionsPanel(Panel):
             "session, then waits for Veriff's decision."
         )
         self.verify_button.clicked.connect(self._on_verify_clicked)
+        # The tab's image slots hold the ID photo and the selfie; the back is picked here.
+        self.back_path = ""
+        self.back_button = QPushButton("Add document back…")
+        self.back_button.setToolTip(
+            "Optional: a photo of the document's back, uploaded as document-back by "
+            "“Verify loaded photos”. Click again to remove it."
+        )
+        self.back_button.clicked.connect(self._on_back_clicked)
         self.cancel_button = QPushButton("Stop waiting")
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
         self.cancel_button.hide()
@@ -243,6 +252,7 @@ class VeriffSessionsPanel(Panel):
         self.delete_button.clicked.connect(self._on_delete_clicked)
         actions.addWidget(self.reload_button)
         actions.addWidget(self.verify_button)
+        actions.addWidget(self.back_button)
         actions.addWidget(self.cancel_button)
         actions.addStretch(1)
         actions.addWidget(self.delete_button)
@@ -327,6 +337,7 @@ class VeriffSessionsPanel(Panel):
             self.open_button,
             self.reload_button,
             self.verify_button,
+            self.back_button,
             self.delete_button,
             self.simulate_button,
         ):
@@ -439,16 +450,17 @@ class VeriffSessionsPanel(Panel):
         self._set_busy(True, "Reading the session from Veriff…")
         try:
             view = await self.provider.load_session(session_id)
-            record = await self._record_view(view)
-            self.hosted_url = record
+            extra = await self._record_view(view)
+            self.hosted_url = extra.get("url", "")
+            self.known_vendor_data = extra.get("vendorData", "")
             self._show_session(view)
             await self._refresh_sessions()
         finally:
             self._set_busy(False)
         await self._load_thumbnails()
 
-    async def _record_view(self, view: VeriffSessionView) -> str:
-        """Record the session (keeping vendorData / URL already known); return its hosted URL."""
+    async def _record_view(self, view: VeriffSessionView) -> dict[str, str]:
+        """Record the session (keeping vendorData / URL already known); return what is known."""
         known = {
             r.session_id: r
             for r in await self.ctx.service.sessions(self.ctx.provider_id, SESSION_KIND)
@@ -467,7 +479,7 @@ class VeriffSessionsPanel(Panel):
             label=previous.label if previous and previous.label else extra.get("vendorData", ""),
             extra=extra,
         )
-        return extra.get("url", "")
+        return extra
 
     def _show_session(self, view: VeriffSessionView | None) -> None:
         self.view = view
@@ -490,7 +502,8 @@ class VeriffSessionsPanel(Panel):
         self.url_field.set_value(self.hosted_url)
         self.qr.set_text(self.hosted_url)
         self.open_url_button.setEnabled(bool(self.hosted_url))
-        self.vendor_data_label.setText(view.decision.vendor_data or "")
+        # GET decision carries vendorData only once decided; the registry has it from creation.
+        self.vendor_data_label.setText(view.decision.vendor_data or self.known_vendor_data)
         copyable = {"Session id": view.session_id}
         if view.decision.attempt_id:
             copyable["Attempt id"] = view.decision.attempt_id
@@ -632,17 +645,39 @@ class VeriffSessionsPanel(Panel):
     def _on_cancel_clicked(self) -> None:
         self.ctx.tasks.cancel(self.ctx.task_name("session"))
 
+    @Slot()
+    def _on_back_clicked(self) -> None:
+        if self.back_path:
+            self.back_path = ""
+        else:
+            path, _filter = QFileDialog.getOpenFileName(
+                self,
+                "Photo of the document's back",
+                "",
+                "Images (*.jpg *.jpeg *.png *.heic *.heif *.webp)",
+            )
+            self.back_path = path
+        name = Path(self.back_path).name
+        self.back_button.setText(f"Remove document back ({name})" if name else "Add document back…")
+
     async def _verify(self, session_id: str) -> None:
         document = await self.ctx.prepared(self.ctx.images.id_photo)
         face = await self.ctx.prepared(self.ctx.images.selfie)
+        back: EncodedImage | None = None
+        if self.back_path:
+            loaded = await self.ctx.service.load_image_file(self.back_path)
+            back = await self.ctx.service.prepare_image(self.ctx.provider_id, loaded)
         provider = self.provider
         self._set_busy(True, "Uploading the ID photo (document-front)…")
         self.cancel_button.show()
         try:
-            uploads: tuple[tuple[str, EncodedImage, str], ...] = (
+            uploads: list[tuple[str, EncodedImage, str]] = [
                 ("document-front", document, "Uploading the selfie (face)…"),
                 ("face", face, "Submitting the session…"),
-            )
+            ]
+            if back is not None:
+                uploads.insert(1, ("document-back", back, "Uploading the selfie (face)…"))
+                uploads[0] = ("document-front", document, "Uploading the document back…")
             for context, image, next_step in uploads:
                 await provider.upload_media(session_id, image, context)
                 self.progress.setText(next_step)

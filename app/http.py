@@ -51,6 +51,9 @@ SENSITIVE_HEADERS = frozenset(
     }
 )
 MAX_REDIRECTS = 5
+# Request extension: set to False for an idempotent call whose every attempt has a cost the
+# caller must count itself (Veriff's rate-limited DELETE), so it is sent exactly once.
+NO_AUTOMATIC_RETRY = "facedesk_auto_retry"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +161,9 @@ class VendorTransport(httpx.AsyncBaseTransport):
         )
 
     async def _send_with_retries(self, request: httpx.Request, deadline: float) -> httpx.Response:
-        retryable = request.method.upper() in self.retry.idempotent_methods
+        retryable = request.method.upper() in self.retry.idempotent_methods and bool(
+            request.extensions.get(NO_AUTOMATIC_RETRY, True)
+        )
         attempt = 0
         while True:
             attempt += 1
@@ -272,6 +277,7 @@ async def send(
     provider: str,
     operation: str,
     path_template: str,
+    auto_retry: bool = True,
     **kwargs: Any,
 ) -> httpx.Response:
     """Send a request, turning transport failures into `ProviderUnavailable` for the operator.
@@ -279,7 +285,7 @@ async def send(
     Besides httpx's per-phase timeouts, the whole exchange is bounded, so a server that
     trickles bytes forever cannot hold an operation open.
     """
-    extensions = {"path_template": path_template}
+    extensions: dict[str, Any] = {"path_template": path_template, NO_AUTOMATIC_RETRY: auto_retry}
     try:
         async with asyncio.timeout(_overall_limit(client.timeout)):
             response = await client.request(method, url, extensions=extensions, **kwargs)

@@ -345,6 +345,7 @@ class VeriffProvider:
         template: str,
         payload: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        auto_retry: bool = True,
     ) -> tuple[httpx.Response, tuple[str, ...]]:
         """Send one signed request; return the 2xx response and its signature warnings."""
         auth, secret = await self._auth()
@@ -362,6 +363,7 @@ class VeriffProvider:
             provider=NAME,
             operation=operation,
             path_template=template,
+            auto_retry=auto_retry,
             **kwargs,
         )
         if response.status_code >= 400:
@@ -872,6 +874,9 @@ class VeriffProvider:
             f"/sessions/{sid}",
             operation="delete session",
             template="/v1/sessions/{id}",
+            # §3.10: every deletion counts against 5/hour and 10/24 h. An automatic retry
+            # after a dropped reply could delete, get 404, and leave the local count short.
+            auto_retry=False,
         )
         scope = await self._quota_scope()
         await asyncio.to_thread(self.ctx.store.record_rate_event, scope)

@@ -264,3 +264,20 @@ async def test_send_turns_timeouts_into_provider_unavailable() -> None:
                 path_template="/x",
             )
     assert info.value.retryable
+
+
+async def test_a_request_can_opt_out_of_automatic_retries() -> None:
+    # Veriff's DELETE is idempotent but rate-limited: each attempt must be counted by the caller.
+    transport, seen = scripted([status(503), status(200)])
+    async with make_client(transport=transport, clock=FakeClock().as_clock()) as client:
+        response = await send(
+            client,
+            "DELETE",
+            "https://vendor.example/v1/sessions/1",
+            provider="Vendor",
+            operation="delete",
+            path_template="/x",
+            auto_retry=False,
+        )
+    assert response.status_code == 503
+    assert len(seen) == 1

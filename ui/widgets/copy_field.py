@@ -15,6 +15,7 @@ class CopyField(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.edit = QLineEdit(value)
         self.edit.setReadOnly(True)
+        self.edit.setCursorPosition(0)
         layout.addWidget(self.edit, 1)
         self._secret = secret
         self.show_button = QPushButton("Show")
@@ -30,6 +31,7 @@ class CopyField(QWidget):
 
     def set_value(self, value: str) -> None:
         self.edit.setText(value)
+        self.edit.setCursorPosition(0)  # long URLs and ids read from their start
         if self._secret:
             self.show_button.setChecked(False)
 

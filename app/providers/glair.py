@@ -8,7 +8,6 @@ an exception means FaceDesk could not get a verdict.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -23,6 +22,7 @@ from app.domain import CheckResult, EncodedImage, Score, UploadRules, Verdict
 from app.errors import (
     AppError,
     AuthenticationFailed,
+    ConfigurationError,
     NotFound,
     PermissionDenied,
     ProviderError,
@@ -460,6 +460,14 @@ class GlairProvider:
             username = await self._ctx.credential("username")
             password = await self._ctx.credential("password")
             api_key = await self._ctx.credential("api_key")
+            if not (api_key.isascii() and api_key.isprintable()):
+                # A header value must be printable ASCII; httpx would raise UnicodeEncodeError.
+                raise ConfigurationError(
+                    "The GLAIR API key contains a character that cannot be sent (often a curly "
+                    "quote, a line break or a non-breaking space picked up while copying). Open "
+                    "Credentials and enter the key again.",
+                    provider=NAME,
+                )
             self._auth = (httpx.BasicAuth(username, password), api_key)
         return self._auth
 
@@ -475,12 +483,14 @@ class GlairProvider:
         operation: str,
         template: str,
         verdict_field: str | None = None,
+        json_not_found_ok: bool = False,
         **kwargs: Any,
     ) -> _Reply:
         """Send one request; return its JSON object or raise the mapped AppError.
 
         `verdict_field`: a 400 whose `result` holds this field is a verdict, not a failure
         ([INFERRED] §1/§2: detection failures may come as HTTP 400 with status "failed").
+        `json_not_found_ok`: a 404 with a JSON object body (GLAIR's, §0 rule 3) is returned.
         """
         auth, api_key = await self._credentials()
         headers = {"x-api-key": api_key}
@@ -498,6 +508,8 @@ class GlairProvider:
         request_id = request_id_of(response)
         if response.status_code >= 400:
             body = _lenient_json(response)
+            if response.status_code == 404 and json_not_found_ok and _is_json_object(response):
+                return _Reply(body, request_id)
             result = body.get("result") if body else None
             if (
                 response.status_code == 400
@@ -515,17 +527,18 @@ class GlairProvider:
     # --- connection test -----------------------------------------------------------------------
 
     async def test_connection(self) -> str:
-        """Retrieve a session that cannot exist: 404 proves the credentials were accepted.
+        """Retrieve a session that cannot exist: GLAIR's JSON 404 proves the credentials work.
 
         [INFERRED] GLAIR has no free "whoami" call; auth is checked before the lookup (§0).
+        Only a JSON 404 counts: any web server answers an HTML 404 to a wrong base URL.
         """
-        with contextlib.suppress(NotFound):
-            await self._call(
-                "GET",
-                "passive-liveness-sessions/facedesk-connection-test",
-                operation="connection test",
-                template="GET /face/{version}/passive-liveness-sessions/{sid}",
-            )
+        await self._call(
+            "GET",
+            "passive-liveness-sessions/facedesk-connection-test",
+            operation="connection test",
+            template="GET /face/{version}/passive-liveness-sessions/{sid}",
+            json_not_found_ok=True,
+        )
         return f"{NAME} accepted the username, password and API key."
 
     # --- face match and image liveness ---------------------------------------------------------
@@ -671,6 +684,13 @@ class GlairProvider:
             interval = min(max_interval, interval * 1.5)
 
 
+def _is_json_object(response: httpx.Response) -> bool:
+    try:
+        return isinstance(response.json(), dict)
+    except ValueError:
+        return False
+
+
 def _lenient_json(response: httpx.Response) -> dict[str, Any]:
     """An error body as a dict; a non-JSON error still maps by its status (e.g. a proxy's 502)."""
     try:
@@ -688,10 +708,20 @@ def _error(response: httpx.Response, operation: str, body: Mapping[str, Any]) ->
     if vendor_text and status == 400:
         # GLAIR's own validation text helps the operator; it never echoes images or names.
         detail = f" (GLAIR says: “{vendor_text[:160]}”)"
-    if "session" in operation:
+    if not _is_json_object(response):
+        # §0 rule 3: GLAIR answers JSON; an HTML 404 comes from whatever the base URL points at.
         not_found = (
-            "GLAIR has no session with this id: sessions expire after 24 hours, and a session "
-            "created with other credentials is not visible. Create a new session."
+            f"The server at the base URL answered “not found” for {operation} and does not look "
+            "like GLAIR's API. Check the base URL and API version in Connection settings."
+        )
+    elif operation.endswith(" session lookup"):
+        # Only a lookup names a session; a 404 on create means a wrong URL, not a wrong id.
+        kind = operation.removesuffix(" lookup")
+        other = "active" if kind.startswith("passive") else "passive"
+        not_found = (
+            f"GLAIR has no {kind} with this id. Sessions expire after 24 hours; a session of "
+            f"the other type ({other} liveness) or created with other credentials is not "
+            "visible either. Check the session type, or create a new session."
         )
     else:
         not_found = (

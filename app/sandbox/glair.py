@@ -30,7 +30,7 @@ import uuid
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
@@ -223,11 +223,14 @@ def _absolute_url(value: object) -> bool:
 
 
 def _with_sid(url: str, sid: str) -> str:
-    """Append `sid` as a query parameter, keeping any query the URL already has (§4a)."""
+    """Append `sid` as a query parameter, keeping any query the URL already has (§4a).
+
+    The existing query is kept verbatim (not re-encoded): it belongs to the operator's site.
+    """
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    query.append(("sid", sid))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+    query = f"{parts.query}&" if parts.query else ""
+    query += urlencode({"sid": sid})
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 def _image_analysis(data: bytes, field_name: str) -> ImageAnalysis:
@@ -313,7 +316,9 @@ def create_app(state: SandboxState) -> ASGIApp:
         key = request.headers.get("x-api-key")
         if not key:
             raise _Rejected(401, DISALLOWED)
-        if not secrets.compare_digest(key, API_KEY):
+        # Compare bytes: compare_digest refuses non-ASCII str, and a header may carry any
+        # latin-1 byte; a stray é must get the documented 401, not a crash.
+        if not secrets.compare_digest(key.encode("latin-1", "replace"), API_KEY.encode()):
             status = int(state.settings.get("glair.wrong_key_status", 401))
             raise _Rejected(status if status in (401, 403) else 401, DISALLOWED)
         if operation in state.settings.get("glair.denied_operations", []):
@@ -437,9 +442,8 @@ def create_app(state: SandboxState) -> ASGIApp:
             )
             with glair.lock:
                 glair.sessions[sid] = session
-            body = session.body()
-            del body["result"]  # §4a lists status, urls and expired on create
-            return JSONResponse(body)
+            # §4a: the docs' object also lists `expired` and `result` (null while PENDING).
+            return JSONResponse(session.body())
 
         async def retrieve(request: Request) -> Response:
             check_auth(request, kind)
@@ -498,6 +502,9 @@ def create_app(state: SandboxState) -> ASGIApp:
         routes=routes,
         exception_handlers={_Rejected: api_error, HTTPException: api_error},
     )
+    # Emulator rule 3: every answer carries a JSON body; Starlette's trailing-slash redirect
+    # (307, empty body) would not, so an unknown path is a JSON 404 instead.
+    app.router.redirect_slashes = False
     return _RequestIdMiddleware(app)
 
 

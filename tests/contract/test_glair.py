@@ -24,6 +24,7 @@ from PIL import Image
 from app.domain import EncodedImage, ImageFormat, Verdict
 from app.errors import (
     AuthenticationFailed,
+    ConfigurationError,
     NotFound,
     PermissionDenied,
     ProviderUnavailable,
@@ -713,3 +714,105 @@ async def test_pending_session_completed_on_the_hosted_page_is_seen_finished_by_
     sandbox.store.close()
     for client in sandbox.clients:
         await client.aclose()
+
+
+# --- review fixes ---------------------------------------------------------------------------------
+
+
+async def test_not_found_on_session_creation_points_at_the_connection_settings(
+    sandbox: SandboxEndpoint,
+) -> None:
+    """A 404 on create means a wrong base URL or version, not an unknown session id."""
+    await sandbox.fault(
+        kind="status",
+        path="/passive-liveness-sessions$",
+        method="POST",
+        status=404,
+        body={"error": "not found"},
+    )
+    with pytest.raises(NotFound) as caught:
+        await sandbox.connect(glair).create_session(
+            SessionKind.PASSIVE, success_url="https://example.com/done"
+        )
+    assert "base URL" in caught.value.user_message
+    assert "no passive liveness session" not in caught.value.user_message
+
+
+async def test_unknown_session_message_names_the_type_to_check(sandbox: SandboxEndpoint) -> None:
+    with pytest.raises(NotFound) as caught:
+        await sandbox.connect(glair).get_session(SessionKind.ACTIVE, "0" * 32)
+    assert "active liveness" in caught.value.user_message
+    assert "other type" in caught.value.user_message
+
+
+async def test_connection_test_fails_when_the_base_url_answers_a_non_glair_404(
+    sandbox: SandboxEndpoint,
+) -> None:
+    """A web server's HTML 404 proves nothing about the credentials (§0: GLAIR answers JSON)."""
+    await sandbox.fault(kind="non_json", path="/passive-liveness-sessions/", status=404)
+    with pytest.raises(NotFound) as caught:
+        await sandbox.connect(glair).test_connection()
+    assert "base URL" in caught.value.user_message
+
+
+async def test_api_key_that_http_cannot_carry_is_a_configuration_error(
+    sandbox: SandboxEndpoint,
+) -> None:
+    """A key pasted with a curly quote must not crash the app with a UnicodeEncodeError."""
+    provider = sandbox.connect(
+        glair,
+        credentials={"username": "sandbox", "password": "sandbox", "api_key": "sandbox-key\u2019"},
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        await provider.get_session(SessionKind.PASSIVE, "0" * 32)
+    assert "API key" in caught.value.user_message
+    assert "Credentials" in caught.value.user_message
+    assert "sandbox-key" not in caught.value.user_message
+
+
+async def test_non_ascii_api_key_gets_the_documented_json_refusal(sandbox: SandboxEndpoint) -> None:
+    response = await raw_client(sandbox).get(
+        f"{sandbox.origin}{API}/passive-liveness-sessions/x",
+        auth=SANDBOX_AUTH,
+        headers={"x-api-key": "cl\xe9".encode("latin-1")},
+    )
+    assert response.status_code == 401
+    assert response.json() == {"error": "Access to this API has been disallowed"}
+
+
+async def test_trailing_slash_answers_json_not_a_bodiless_redirect(
+    sandbox: SandboxEndpoint,
+) -> None:
+    """Emulator rule 3: every answer has a JSON body."""
+    response = await raw_client(sandbox).get(
+        f"{sandbox.origin}{API}/passive-liveness-sessions/", auth=SANDBOX_AUTH, headers=SANDBOX_KEY
+    )
+    assert response.status_code == 404
+    assert "error" in response.json()
+
+
+async def test_create_answer_lists_expired_and_a_null_result(sandbox: SandboxEndpoint) -> None:
+    """§4a: the create object also lists `expired` and `result` ("include them")."""
+    response = await raw_client(sandbox).post(
+        f"{sandbox.origin}{API}/passive-liveness-sessions",
+        json={"success_url": "https://example.com/done"},
+        auth=SANDBOX_AUTH,
+        headers=SANDBOX_KEY,
+    )
+    body = response.json()
+    assert body["status"] == "PENDING"
+    assert body["cancel_url"] is None
+    assert isinstance(body["expired"], int)
+    assert "result" in body
+    assert body["result"] is None
+
+
+async def test_sid_is_appended_to_the_success_url_query_verbatim(sandbox: SandboxEndpoint) -> None:
+    """§4a: GLAIR appends `sid`; the operator's own query string is kept byte for byte."""
+    provider = sandbox.connect(glair)
+    success_url = "https://example.com/done?next=%2Fcase%2F7&flag#top"
+    session = await provider.create_session(SessionKind.PASSIVE, success_url=success_url)
+    done = await sandbox.admin("POST", f"/glair/sessions/{session.sid}/complete", {})
+    assert (
+        done["redirect"] == f"https://example.com/done?next=%2Fcase%2F7&flag&sid={session.sid}#top"
+    )

@@ -289,3 +289,41 @@ def test_pending_session_completed_on_the_hosted_page_shows_finished_without_ope
     assert panel.session.status is SessionStatus.FINISHED
     assert "Live person" in panel.result.verdict.text()
     assert panel.table.item(0, 2).text() == "FINISHED"
+
+
+def test_opening_an_expired_registry_session_marks_it_expired(
+    qtbot, qloop, panel_context_factory, presenter
+) -> None:
+    """Open / Retrieve now on a session GLAIR no longer knows: say so, and update the list."""
+    ctx, panel = make(qtbot, panel_context_factory, GlairSessionsPanel)
+
+    async def scenario() -> None:
+        await settle(ctx)
+        provider = ctx.service.provider("glair", object)
+        created = await provider.create_session(
+            SessionKind.PASSIVE, success_url="https://example.com/done"
+        )
+        await ctx.service.record_session(
+            "glair", created.sid, kind=SessionKind.PASSIVE.value, status="PENDING"
+        )
+        panel.refresh_sessions()
+        await settle(ctx)
+        panel.table.selectRow(0)
+        panel.open_button.click()
+        # Opening a pending session starts a watch that would outlive the test: stop it.
+        await until(lambda: ctx.tasks.is_running(panel._watch_name(created.sid)))
+        ctx.tasks.cancel(panel._watch_name(created.sid))
+        await settle(ctx)
+        assert panel.session is not None
+        assert panel.session.status is SessionStatus.PENDING
+        await ctx.service.sandbox_admin("POST", "/clock", {"seconds": 24 * 3600 + 5})
+        panel.retrieve_button.click()
+        await settle(ctx)
+
+    qloop.run_until_complete(scenario())
+    assert panel.table.item(0, 2).text() == "EXPIRED"
+    assert panel.session is not None
+    assert panel.session.status is SessionStatus.EXPIRED
+    assert "expired" in panel.status.text()
+    assert len(presenter.shown) == 1
+    assert "24 hours" in presenter.shown[0]

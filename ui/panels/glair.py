@@ -7,6 +7,7 @@ created or opened is written there, and pending ones are watched until they fini
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QTimer, QUrl, Slot
@@ -581,12 +582,28 @@ class GlairSessionsPanel(Panel):
 
     async def _open(self, kind: SessionKind, sid: str) -> None:
         provider = _sessions(self.ctx)
-        session = await provider.get_session(kind, sid)
+        try:
+            session = await provider.get_session(kind, sid)
+        except NotFound:
+            await self._mark_expired(kind, sid)
+            raise  # the presenter explains (expired, other type, other credentials)
         await self._record(session)
         self._show_session(session)
         if session.status is SessionStatus.PENDING:
             self.start_watch(session)
         await self._load_list()
+
+    async def _mark_expired(self, kind: SessionKind, sid: str) -> None:
+        """§4b: GLAIR forgets expired sessions; a listed or shown one of this kind is marked."""
+        listed = any(r.session_id == sid and r.kind == kind.value for r in self.records)
+        shown = self.session is not None and (self.session.sid, self.session.kind) == (sid, kind)
+        if listed:
+            await self.ctx.service.record_session(
+                self.ctx.provider_id, sid, kind=kind.value, status=SessionStatus.EXPIRED.value
+            )
+            await self._load_list()
+        if shown and self.session is not None:
+            self._show_session(replace(self.session, status=SessionStatus.EXPIRED))
 
     @Slot()
     def _on_refresh_clicked(self) -> None:

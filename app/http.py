@@ -297,6 +297,16 @@ async def send(
             provider=provider,
             operation=operation,
         ) from exc
+    except UnicodeEncodeError as exc:
+        # Header values must be ASCII: a credential pasted with a curly quote or a
+        # non-breaking space cannot be sent. Say so without repeating the value.
+        raise ConfigurationError(
+            f"A credential or setting of this {provider} connection contains a character that "
+            "cannot be sent (often a curly quote, a line break or a non-breaking space picked "
+            "up while copying). Open Connection settings and enter it again.",
+            provider=provider,
+            operation=operation,
+        ) from exc
     except httpx.TransportError as exc:
         raise ProviderUnavailable(
             f"Could not reach {provider} (the connection failed or was dropped). Check the base "

@@ -281,3 +281,21 @@ async def test_a_request_can_opt_out_of_automatic_retries() -> None:
         )
     assert response.status_code == 503
     assert len(seen) == 1
+
+
+async def test_a_credential_that_http_cannot_carry_is_a_configuration_error() -> None:
+    transport, seen = scripted([status(200)])
+    pasted = "key-with-curly-quote\u201d"
+    async with make_client(transport=transport) as client:
+        with pytest.raises(ConfigurationError, match="enter it again") as info:
+            await send(
+                client,
+                "GET",
+                "https://vendor.example/x",
+                provider="Vendor",
+                operation="op",
+                path_template="/x",
+                headers={"x-api-key": pasted},
+            )
+    assert seen == []
+    assert pasted not in info.value.user_message

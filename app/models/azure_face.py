@@ -80,6 +80,18 @@ class LivenessAttempt:
     received_at: str | None = None
     digest: str | None = None
 
+    def describe(self) -> str:
+        """One line for the operator: status, then the decision or the error code."""
+        if self.decision:
+            text = f"{self.status}: {self.decision}"
+            if self.match_confidence is not None:
+                same = "identical" if self.is_identical else "not identical"
+                text += f", matchConfidence {self.match_confidence:.3f} ({same})"
+            return text
+        if self.error_code:
+            return f"{self.status}: {self.error_code}"
+        return self.status
+
 
 @dataclass(frozen=True, slots=True)
 class LivenessSession:
@@ -150,6 +162,13 @@ class LivenessSession:
             details["Face"] = attempt.face.as_text()
         if attempt.session_image_id:
             details["Session image id"] = attempt.session_image_id
+        if self.verify_reference is not None and self.verify_reference.face is not None:
+            quality = self.verify_reference.quality or "unknown"
+            details["Reference face"] = f"{self.verify_reference.face.as_text()}, quality {quality}"
+        if len(self.attempts) > 1:
+            # The issue asks for each attempt's decision, not only the latest one's.
+            for earlier in self.attempts:
+                details[f"Attempt {earlier.attempt_id}"] = earlier.describe()
         return CheckResult(
             verdict,
             headline,

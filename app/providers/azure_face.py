@@ -144,14 +144,27 @@ _BY_CODE: dict[str, tuple[type[ProviderError], str]] = {
         "Azure does not know this session: it was deleted, it expired, or it belongs to the "
         "other API version family. Check the id and the connection's API version.",
     ),
-    "SessionImageNotFound": (NotFound, "Azure has no session image with this id."),
+    "SessionImageNotFound": (
+        NotFound,
+        "Azure has no session image with this id. Get the session result again and use the "
+        "session image id it reports.",
+    ),
     "FaceNotFound": (
         NotFound,
         "The detected face has expired or is unknown to Azure. Run the detection again.",
     ),
-    "LargePersonGroupNotFound": (NotFound, "This person group does not exist (any more)."),
-    "PersonNotFound": (NotFound, "This person does not exist in the group (any more)."),
-    "PersistedFaceNotFound": (NotFound, "This face does not exist on the person (any more)."),
+    "LargePersonGroupNotFound": (
+        NotFound,
+        "This person group does not exist (any more). Refresh the list of groups.",
+    ),
+    "PersonNotFound": (
+        NotFound,
+        "This person does not exist in the group (any more). Refresh the list of persons.",
+    ),
+    "PersistedFaceNotFound": (
+        NotFound,
+        "This face does not exist on the person (any more). Refresh the list of persons.",
+    ),
     "LargePersonGroupNotTrained": (
         RequestRejected,
         "The person group has not been trained yet. Train it, wait for “succeeded”, then "
@@ -180,15 +193,25 @@ _BY_CODE: dict[str, tuple[type[ProviderError], str]] = {
     ),
     "InvalidTokenLifetime": (
         RequestRejected,
-        "The token lifetime must be between 60 and 86400 seconds.",
+        "Azure rejected the token lifetime. Choose between 60 and 86400 seconds.",
     ),
     "InvalidDeviceCorrelationId": (
         RequestRejected,
-        "Give a device correlation id of at most 64 characters, or choose “set in client”.",
+        "Azure rejected the device correlation id. Give one of at most 64 characters, or "
+        "choose “Device sets its own correlation id”.",
     ),
-    "InvalidRequestBody": (RequestRejected, "Azure rejected the request body as invalid."),
-    "BadArgument": (RequestRejected, "Azure rejected an argument of the request."),
-    "InvalidURL": (RequestRejected, "Azure could not use the image reference."),
+    "InvalidRequestBody": (
+        RequestRejected,
+        "Azure rejected the request body as invalid. Check the session settings and try again.",
+    ),
+    "BadArgument": (
+        RequestRejected,
+        "Azure rejected an argument of the request. Correct the value it names and try again.",
+    ),
+    "InvalidURL": (
+        RequestRejected,
+        "Azure could not use the image reference. Load the photo into its slot and try again.",
+    ),
 }
 
 _BY_STATUS: dict[int, tuple[type[ProviderError], str]] = {
@@ -202,7 +225,11 @@ _BY_STATUS: dict[int, tuple[type[ProviderError], str]] = {
         NotFound,
         "Azure found nothing at this address. Check the endpoint, the API version and the id.",
     ),
-    409: (RequestRejected, "Azure refused the operation because of a conflicting state."),
+    409: (
+        RequestRejected,
+        "Azure refused the operation because another operation on the same item is still "
+        "running. Wait a moment and try again.",
+    ),
 }
 
 
@@ -248,7 +275,7 @@ def error_for(response: httpx.Response, operation: str) -> AppError:
     elif status in _BY_STATUS:
         cls, message = _BY_STATUS[status]
     else:
-        cls, message = RequestRejected, "Azure rejected the request."
+        cls, message = RequestRejected, "Azure rejected the request. Check the inputs, try again."
     if cls is RequestRejected and vendor_message:
         # Azure's messages name the offending field; they carry no personal data (§7).
         message = f"{message} Azure said: {vendor_message[:200]}"

@@ -336,16 +336,34 @@ def _validate_create(version: str, params: dict[str, Any], *, verify: bool) -> d
     }
 
 
-def _form_value(raw: str) -> Any:
-    """Multipart form fields arrive as text; give them their JSON types (§2.2)."""
-    lowered = raw.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for cast in (int, float):
+# §2.2: each form field has a declared type; every other field (deviceCorrelationId above all,
+# which a kiosk may well number "12345") stays the text it was sent as.
+FORM_BOOLS = frozenset(
+    {"deviceCorrelationIdSetInClient", "enableSessionImage", "returnVerifyImageHash"}
+)
+FORM_INTS = frozenset({"authTokenTimeToLiveInSeconds", "numberOfClientAttemptsAllowed"})
+FORM_FLOATS = frozenset({"verifyConfidenceThreshold"})
+
+
+def _form_value(name: str, raw: str) -> Any:
+    """Multipart form fields arrive as text; give the typed ones their JSON types (§2.2).
+
+    A value that does not parse as its type is passed on as text, so validation answers
+    with the field's own error code.
+    """
+    text = raw.strip()
+    if name in FORM_BOOLS and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if name in FORM_INTS:
         try:
-            return cast(raw)
+            return int(text)
         except ValueError:
-            continue
+            return raw
+    if name in FORM_FLOATS:
+        try:
+            return float(text)
+        except ValueError:
+            return raw
     return raw
 
 
@@ -483,7 +501,7 @@ class AzureFaceApp:
         data = await upload.read()
         if version in GA_VERSIONS:
             params = {
-                k: _form_value(v)
+                k: _form_value(k, v)
                 for k, v in form.multi_items()
                 if isinstance(v, str) and k != image_part
             }

@@ -300,6 +300,21 @@ async def test_session_validation_codes(
 
 
 @pytest.mark.parametrize("version", API_VERSIONS)
+@pytest.mark.parametrize("device_id", ["12345", "true", "0.5"])
+async def test_verify_session_device_id_that_looks_like_a_number_stays_text(
+    sandbox: SandboxEndpoint, version: str, device_id: str
+) -> None:
+    """§2.2: deviceCorrelationId is a string form field, whatever its characters."""
+    provider = connect(sandbox, version)
+    created = await provider.create_session(
+        SessionKind.LIVENESS_WITH_VERIFY,
+        options(device_correlation_id=device_id, verify_image=photo(1)),
+    )
+    assert created.session_id
+    await provider.delete_session(SessionKind.LIVENESS_WITH_VERIFY, created.session_id)
+
+
+@pytest.mark.parametrize("version", API_VERSIONS)
 async def test_verify_image_validation(sandbox: SandboxEndpoint, version: str) -> None:
     provider = connect(sandbox, version)
     tiny = EncodedImage(b"\xff\xd8\xff" + b"0" * 100, ImageFormat.JPEG, 1, 1)

@@ -8,7 +8,7 @@ from typing import Any
 
 from PIL import Image
 
-from app.models.azure_face import SessionKind
+from app.models.azure_face import AzureLivenessSessions, SessionKind, SessionOptions
 from tests.ui.conftest import settle
 from ui.panels.azure_face import AzurePersonGroupsPanel, AzureSessionsPanel, AzureVerifyPanel
 from ui.panels.base import PanelContext
@@ -151,3 +151,87 @@ def test_person_group_create_add_train_identify_delete(
 
     qloop.run_until_complete(scenario())
     assert [q.title for q in confirmations] == ["Delete person", "Delete person group"]
+
+
+def _row_ids(panel: AzureSessionsPanel) -> list[str]:
+    return [str(panel.sessions.item(i).data(256)) for i in range(panel.sessions.count())]
+
+
+def test_session_list_follows_the_kind_selector(
+    qtbot, qloop, panel_context_factory, presenter, confirmations
+):
+    """A row of one kind must never be looked up or deleted on the other kind's path."""
+    ctx, panel = make(qtbot, panel_context_factory, AzureSessionsPanel)
+
+    async def scenario() -> None:
+        panel.kind.setCurrentIndex(0)
+        panel.device_id.setText("kiosk-7")
+        panel.create_button.click()
+        await settle(ctx)
+        assert panel.sessions.count() == 1, presenter.shown
+        panel.kind.setCurrentIndex(1)  # liveness with verify: none created
+        await settle(ctx)
+        assert panel.sessions.count() == 0
+        panel.kind.setCurrentIndex(0)
+        await settle(ctx)
+        assert panel.sessions.count() == 1
+
+    qloop.run_until_complete(scenario())
+
+
+def test_preview_session_list_is_newest_first_across_pages(
+    qtbot, qloop, panel_context_factory, presenter, confirmations
+):
+    """Azure pages by ascending GUID; the operator's list is newest first as a whole."""
+    ctx, panel = make(qtbot, panel_context_factory, AzureSessionsPanel)
+
+    async def scenario() -> None:
+        await ctx.service.set_connection_option("azure_face", "api_version", "v1.2-preview.1")
+        panel.on_connection_changed()
+        provider = ctx.service.provider("azure_face", AzureLivenessSessions)
+        created = []
+        for _ in range(51):
+            session = await provider.create_session(
+                SessionKind.LIVENESS, SessionOptions(device_correlation_id="kiosk-1")
+            )
+            created.append(session.session_id)
+            await ctx.service.sandbox_admin("POST", "/clock", {"seconds": 1})
+        panel.refresh_button.click()
+        await settle(ctx)
+        for _ in range(5):
+            if not panel.more_button.isVisibleTo(panel):
+                break
+            panel.more_button.click()
+            await settle(ctx)
+        assert _row_ids(panel) == created[::-1], presenter.shown
+
+    qloop.run_until_complete(scenario())
+
+
+def test_session_faces_are_drawn_on_the_reference_and_the_session_image(
+    qtbot, qloop, panel_context_factory, presenter, confirmations
+):
+    """The issue: "face rectangles drawn on the photos" for session results too."""
+    ctx, panel = make(qtbot, panel_context_factory, AzureSessionsPanel)
+
+    async def scenario() -> None:
+        await load(ctx, face_jpeg(1), face_jpeg(1, quality=70))
+        panel.kind.setCurrentIndex(1)
+        panel.device_id.setText("kiosk-7")
+        panel.session_image.setChecked(True)
+        panel.create_button.click()
+        await settle(ctx)
+        assert panel.reference_view.isVisibleTo(panel), presenter.shown
+        assert len(panel.reference_view.rects) == 1
+        panel.outcome.setCurrentText("realface")
+        panel.simulate_button.click()
+        await settle(ctx)
+        assert panel.image_button.isEnabled()
+        panel.image_button.click()
+        await settle(ctx)
+        assert panel.session_image_view.isVisibleTo(panel), presenter.shown
+        assert len(panel.session_image_view.rects) == 1
+        assert panel.session_image_view.pixmap() is not None
+        panel.grab().save("/tmp/azure_sessions_faces.png")
+
+    qloop.run_until_complete(scenario())

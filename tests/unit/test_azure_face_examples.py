@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from app.models.azure_face import SessionKind
 from app.providers.azure_face import (
+    _BY_CODE,
+    _BY_STATUS,
+    error_for,
     parse_audit_entry,
     parse_ga_session,
     parse_preview_create,
@@ -43,6 +48,18 @@ def test_v12_get_result_example() -> None:
     assert session.verify_reference.reference_type == "image"
     assert session.raw["authToken"] == "«hidden»"
     assert session.check_result().verdict.value == "negative"
+
+
+def test_v12_get_result_shows_every_attempt_and_the_reference() -> None:
+    """The issue: "each attempt's liveness decision", not only the latest attempt's."""
+    body = example("v1.2__LivenessSessionOperations_GetLivenessWithVerifySessionResult.json")
+    session = parse_ga_session(
+        body["responses"]["200"]["body"], SessionKind.LIVENESS_WITH_VERIFY, "v1.2"
+    )
+    details = session.check_result().details
+    assert details["Attempt 2"] == ("Succeeded: realface, matchConfidence 0.089 (not identical)")
+    assert details["Attempt 1"] == "Failed: FaceWithMaskDetected"
+    assert details["Reference face"] == "498×677 at (131, 316), quality high"
 
 
 def test_v12_create_example() -> None:
@@ -96,3 +113,13 @@ def test_verify_result_and_tolerance() -> None:
     assert result.verdict.value == "positive"
     assert result.score is not None
     assert result.score.value == 0.9
+
+
+def test_every_error_message_says_what_happened_and_what_to_do() -> None:
+    """Brief §4: a user_message is what happened plus what to do (two sentences at least)."""
+    messages = {f"code {k}": m for k, (_cls, m) in _BY_CODE.items()}
+    messages.update({f"HTTP {k}": m for k, (_cls, m) in _BY_STATUS.items()})
+    response = httpx.Response(418, json={"error": {"code": "Teapot", "message": "x"}})
+    messages["fallback"] = error_for(response, "op").user_message.split(" Azure said:")[0]
+    thin = {k: m for k, m in messages.items() if len(re.findall(r"[.!?](\s|$)", m)) < 2}
+    assert not thin, thin

@@ -53,6 +53,8 @@ KIND_LABELS = {
     SessionKind.LIVENESS_WITH_VERIFY: "Liveness with verify (reference = ID photo)",
 }
 LIMITED_ACCESS_SETTING = "azure_face.limited_access"
+LIST_PAGE_SIZE = 100  # `top` per list call (Azure allows 1..1000)
+LIST_PAGES = 10  # pages read per Refresh / More… before the list is shown
 
 
 class FaceView(QLabel):
@@ -65,10 +67,10 @@ class FaceView(QLabel):
         self.setFrameShape(QLabel.Shape.StyledPanel)
         self.rects: tuple[FaceRect, ...] = ()
 
-    def show_faces(self, image: EncodedImage, rects: Sequence[FaceRect], selected: int) -> None:
+    def show_faces(self, data: bytes, rects: Sequence[FaceRect], selected: int) -> None:
         self.rects = tuple(rects)
         pixmap = QPixmap()
-        pixmap.loadFromData(image.data)
+        pixmap.loadFromData(data)
         if pixmap.isNull():
             return
         painter = QPainter(pixmap)
@@ -102,6 +104,9 @@ class AzureSessionsPanel(Panel):
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self._token: str | None = None
+        # Reference photos sent with verify sessions created here (session id → bytes), so
+        # Azure's reference face rectangle can be drawn on them.
+        self._reference: dict[str, bytes] = {}
         self._session: LivenessSession | None = None
         layout = QHBoxLayout(self)
         left = QVBoxLayout()
@@ -184,12 +189,23 @@ class AzureSessionsPanel(Panel):
         right.addLayout(simulate_row)
         self.result = ResultCard()
         right.addWidget(self.result)
-        image_row = QHBoxLayout()
+        image_row = QGridLayout()
         self.image_button = QPushButton("Show session image")
-        self.session_image_view = QLabel()
-        self.session_image_view.setMaximumHeight(200)
-        image_row.addWidget(self.image_button)
-        image_row.addWidget(self.session_image_view, 1)
+        # The issue: face rectangles drawn on the photos (Azure's reference face on the ID
+        # photo, the captured face on the session image).
+        self.reference_view = FaceView("")
+        self.session_image_view = FaceView("")
+        self.reference_box = QGroupBox("Reference photo sent (Azure's reference face)")
+        self.session_image_box = QGroupBox("Session image (the face Azure judged)")
+        for box, view in (
+            (self.reference_box, self.reference_view),
+            (self.session_image_box, self.session_image_view),
+        ):
+            QVBoxLayout(box).addWidget(view)
+            box.hide()
+        image_row.addWidget(self.image_button, 0, 0, 1, 2, Qt.AlignmentFlag.AlignLeft)
+        image_row.addWidget(self.reference_box, 1, 0)
+        image_row.addWidget(self.session_image_box, 1, 1)
         right.addLayout(image_row)
         self.audit = QPlainTextEdit()
         self.audit.setReadOnly(True)
@@ -208,10 +224,9 @@ class AzureSessionsPanel(Panel):
             self.image_button,
         ]
         self._next_start: str | None = None
+        self._rows: dict[str, tuple[str, str]] = {}  # session id → (created, row text)
         self.create_button.clicked.connect(self._on_create_clicked)
-        self.refresh_button.clicked.connect(
-            lambda: self._start("list", lambda: self._list(more=False))
-        )
+        self.refresh_button.clicked.connect(self._relist)
         self.more_button.clicked.connect(lambda: self._start("list", self._list(more=True)))
         self.get_button.clicked.connect(lambda: self._start("get", self._get))
         self.audit_button.clicked.connect(lambda: self._start("audit", self._audit))
@@ -221,7 +236,7 @@ class AzureSessionsPanel(Panel):
         self.token_button.clicked.connect(self._on_token_clicked)
         self.sessions.currentItemChanged.connect(self._on_session_picked)
         self.set_in_client.toggled.connect(lambda on: self.device_id.setEnabled(not on))
-        self.kind.currentIndexChanged.connect(self._sync_form)
+        self.kind.currentIndexChanged.connect(self._on_kind_changed)
         self.on_connection_changed()
 
     # --- helpers ---
@@ -260,6 +275,19 @@ class AzureSessionsPanel(Panel):
         self.simulate_button.setVisible(self.ctx.service.is_sandbox(self.ctx.provider_id))
         self.outcome.setVisible(self.ctx.service.is_sandbox(self.ctx.provider_id))
 
+    def _on_kind_changed(self) -> None:
+        # The list, and what Get / Delete act on, must be of the kind now selected: a session
+        # picked from a list of the other kind would be looked up (or deleted) on the wrong path.
+        self._sync_form()
+        self.sessions.clear()
+        self._rows = {}
+        self.result.clear()
+        self._relist()
+
+    def _relist(self) -> None:
+        """Reload the list as one named task: a newer reload cancels an older one."""
+        self._start("list", lambda: self._list(more=False))
+
     def on_connection_changed(self) -> None:
         family = (
             "singleModal sessions: Azure lists sessions and keeps audit entries"
@@ -269,10 +297,17 @@ class AzureSessionsPanel(Panel):
         )
         self.version_label.setText(f"API version <b>{self.version}</b> ({family}).")
         self.sessions.clear()
+        self._rows = {}
         self.result.clear()
         self.audit.clear()
         self._forget_token()
+        self._hide_photos()
         self._sync_form()
+
+    def _hide_photos(self) -> None:
+        self._session = None
+        self.reference_box.hide()
+        self.session_image_box.hide()
 
     def _forget_token(self) -> None:
         self._token = None
@@ -283,7 +318,16 @@ class AzureSessionsPanel(Panel):
         _busy(self._buttons, busy)
 
     def _show(self, session: LivenessSession) -> None:
+        if self._session is None or self._session.session_id != session.session_id:
+            self.session_image_box.hide()  # another session's capture
         self._session = session
+        reference = self._reference.get(session.session_id)
+        face = session.verify_reference.face if session.verify_reference else None
+        if reference is not None and face is not None:
+            self.reference_view.show_faces(reference, [face], 0)
+            self.reference_box.show()
+        else:
+            self.reference_box.hide()
         if session.auth_token:
             self._token = session.auth_token
         self.session_id.setText(session.session_id)
@@ -326,40 +370,52 @@ class AzureSessionsPanel(Panel):
             )
             self._forget_token()
             session = await self.provider.create_session(kind, options)
+            if reference is not None:
+                self._reference[session.session_id] = reference.data
             await self._record(session)
             self._show(session)
             self.ctx.presenter.info("Session created. Give the auth token to the device.")
         finally:
             self._set_busy(False)
-        await self._list(more=False)
+        self._relist()
 
     async def _list(self, *, more: bool) -> None:
         self._set_busy(True)
         try:
-            if not more:
-                self.sessions.clear()
-                self._next_start = None
             kind = self.current_kind
-            rows: list[tuple[str, str]] = []
+            if not more:
+                self._next_start = None
+            rows: dict[str, tuple[str, str]] = {} if not more else dict(self._rows)
             if self.can_list:
-                page = await self.provider.list_sessions(kind, start=self._next_start or "", top=50)
+                # Azure pages by ascending session id (a GUID, so in no time order): read every
+                # page, up to LIST_PAGES of them, then sort the whole list newest first.
+                start = self._next_start or ""
+                for _ in range(LIST_PAGES):
+                    page = await self.provider.list_sessions(kind, start=start, top=LIST_PAGE_SIZE)
+                    for summary in page.items:
+                        state = "expired" if summary.expired else "active"
+                        started = " · started" if summary.started_at else ""
+                        rows[summary.session_id] = (
+                            summary.created_at,
+                            f"{summary.created_at[:19]}  {state}{started}",
+                        )
+                    if page.next_start is None:
+                        break
+                    start = page.next_start
                 self._next_start = page.next_start
-                for summary in page.items:
-                    state = "expired" if summary.expired else "active"
-                    started = " · started" if summary.started_at else ""
-                    rows.append(
-                        (summary.session_id, f"{summary.created_at[:19]}  {state}{started}")
-                    )
-                rows.sort(key=lambda r: r[1], reverse=True)
             else:
                 self._next_start = None
                 for record in await self.ctx.service.sessions(self.ctx.provider_id, str(kind)):
                     if record.extra.get("api_version") not in (None, self.version):
                         continue
-                    rows.append(
-                        (record.session_id, f"{record.created_at:%Y-%m-%d %H:%M}  {record.status}")
+                    rows[record.session_id] = (
+                        record.created_at.isoformat(),
+                        f"{record.created_at:%Y-%m-%d %H:%M}  {record.status}",
                     )
-            for session_id, text in rows:
+            self._rows = rows
+            self.sessions.clear()
+            ordered = sorted(rows.items(), key=lambda item: item[1][0], reverse=True)
+            for session_id, (_created, text) in ordered:
                 item = QListWidgetItem(f"{text}  {session_id}")
                 item.setData(Qt.ItemDataRole.UserRole, session_id)
                 self.sessions.addItem(item)
@@ -386,7 +442,7 @@ class AzureSessionsPanel(Panel):
             self._show(session)
         finally:
             self._set_busy(False)
-        await self._list(more=False)  # the registry row now carries the new status
+        self._relist()  # the registry row now carries the new status
 
     async def _audit(self) -> None:
         self._set_busy(True)
@@ -430,12 +486,14 @@ class AzureSessionsPanel(Panel):
                 lambda: self.provider.delete_session(kind, session_id),
             )
             await self.ctx.service.forget_session(self.ctx.provider_id, session_id)
+            self._reference.pop(session_id, None)
+            self._hide_photos()
             self.result.clear()
             self._forget_token()
             self.ctx.presenter.info(f"Session {session_id} deleted.")
         finally:
             self._set_busy(False)
-        await self._list(more=False)
+        self._relist()
 
     async def _simulate(self) -> None:
         session_id = self._require_id()
@@ -462,11 +520,9 @@ class AzureSessionsPanel(Panel):
             data = await self.provider.session_image(latest.session_image_id)
         finally:
             self._set_busy(False)
-        pixmap = QPixmap()
-        pixmap.loadFromData(data)
-        self.session_image_view.setPixmap(
-            pixmap.scaledToHeight(190, Qt.TransformationMode.SmoothTransformation)
-        )
+        rects = [latest.face] if latest.face is not None else []
+        self.session_image_view.show_faces(data, rects, 0)
+        self.session_image_box.show()
 
     def _on_token_clicked(self) -> None:
         if not self._token:
@@ -544,7 +600,7 @@ class AzureVerifyPanel(Panel):
         ):
             if key in self._detections:
                 image, detection = self._detections[key]
-                view.show_faces(image, [f.rect for f in detection.faces], pick.currentIndex())
+                view.show_faces(image.data, [f.rect for f in detection.faces], pick.currentIndex())
 
     async def _detect(self) -> None:
         _busy([self.detect_button, self.verify_button], True)

@@ -84,3 +84,36 @@ def test_sessions_work_in_every_api_version_on_the_sandbox(
     # The Sandbox's version choice is remembered (no URL or secret in it).
     saved = SettingsStore(app_paths.settings_file).load()
     assert saved.sandbox["azure_face"]["api_version"] == version
+
+
+def test_deleting_a_session_azure_no_longer_has_clears_it_and_says_so(
+    qtbot: Any,
+    qloop: asyncio.AbstractEventLoop,
+    app_paths: AppPaths,
+    confirmations: list[Question],
+) -> None:
+    async def scenario() -> None:
+        async with open_service(app_paths, secrets=MemorySecretStore()) as service:
+            window = MainWindow(service)
+            qtbot.addWidget(window)
+            tab = window.provider_tabs["azure_face"]
+            panel = next(p for p in tab.panels if isinstance(p, AzureSessionsPanel))
+            panel.device_id.setText("kiosk-2")
+            panel.create_button.click()
+            await asyncio.sleep(0)
+            await window.tasks.wait_idle()
+            assert panel.sessions.count() == 1
+            # Deleted behind the tab's back (another operator, or a lost reply to a retried call).
+            session_id = (await service.sessions("azure_face"))[0].session_id
+            await panel.provider.delete_session(SessionKind.LIVENESS, session_id)
+            panel.delete_button.click()
+            await asyncio.sleep(0)
+            await window.tasks.wait_idle()
+            assert panel.sessions.count() == 0
+            assert "no longer has" in window.presenter.shown[-1]
+            outcomes = [e.outcome for e in await service.audit_entries("azure_face")]
+            assert outcomes[0].startswith("failed: NotFound")
+            window.close()
+            await window.tasks.wait_idle()
+
+    qloop.run_until_complete(scenario())

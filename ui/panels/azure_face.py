@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.capabilities import Capability
 from app.domain import CheckResult, EncodedImage, Verdict
-from app.errors import OperationRefused
+from app.errors import NotFound, OperationRefused
 from app.models.azure_face import (
     SINGLE_MODAL_VERSIONS,
     AzureFaceVerify,
@@ -479,18 +479,27 @@ class AzureSessionsPanel(Panel):
             return
         self._set_busy(True)
         try:
-            await self.ctx.service.audited(
-                self.ctx.provider_id,
-                "delete liveness session",
-                [session_id],
-                lambda: self.provider.delete_session(kind, session_id),
-            )
+            try:
+                await self.ctx.service.audited(
+                    self.ctx.provider_id,
+                    "delete liveness session",
+                    [session_id],
+                    lambda: self.provider.delete_session(kind, session_id),
+                )
+                done = f"Session {session_id} deleted."
+            except NotFound:
+                # The goal is met either way: an earlier attempt whose reply was lost (DELETE is
+                # retried after a dropped connection), expiry, or a delete made elsewhere.
+                done = (
+                    f"Azure no longer has session {session_id}: it was already deleted or has "
+                    "expired. It is removed from the list."
+                )
             await self.ctx.service.forget_session(self.ctx.provider_id, session_id)
             self._reference.pop(session_id, None)
             self._hide_photos()
             self.result.clear()
             self._forget_token()
-            self.ctx.presenter.info(f"Session {session_id} deleted.")
+            self.ctx.presenter.info(done)
         finally:
             self._set_busy(False)
         self._relist()

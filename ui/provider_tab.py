@@ -58,7 +58,7 @@ class ProviderTab(QWidget):
         # Choice fields (e.g. Azure's API version) are switched right here, Sandbox included.
         self.option_combos: dict[str, QComboBox] = {}
         for field in info.connection_fields:
-            if field.choices:
+            if len(field.choices) > 1:
                 bar.addWidget(QLabel(f"{field.label}:"))
                 combo = QComboBox()
                 combo.addItems(list(field.choices))

@@ -27,12 +27,9 @@ from app.sandbox.app import IN_PROCESS_ORIGIN, SandboxTransport, create_sandbox_
 from app.sandbox.state import SandboxState
 from app.store import Store
 from tests.contract.test_azure_face import blank, photo
+from tests.shared_specs import azure_face_specs
 
-SPEC_FILE = Path("/work/shared/providers/specs/azure-face/Face.v1.2.json")
-if not SPEC_FILE.exists():  # the shared folder sits beside the project root
-    SPEC_FILE = (
-        Path(__file__).resolve().parents[3] / "shared/providers/specs/azure-face/Face.v1.2.json"
-    )
+SPEC_FILE = azure_face_specs() / "Face.v1.2.json"
 SPEC: dict[str, Any] = json.loads(SPEC_FILE.read_text())
 PREFIX = "/azure/face/v1.2"
 

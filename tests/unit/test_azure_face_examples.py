@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,10 +19,9 @@ from app.providers.azure_face import (
     parse_preview_create,
     verify_result,
 )
+from tests.shared_specs import azure_face_specs
 
-EXAMPLES = Path("/work/shared/providers/specs/azure-face/examples")
-if not EXAMPLES.exists():
-    EXAMPLES = Path(__file__).resolve().parents[3] / "shared/providers/specs/azure-face/examples"
+EXAMPLES = azure_face_specs() / "examples"
 
 
 def example(name: str) -> dict[str, Any]:

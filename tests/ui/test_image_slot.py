@@ -208,3 +208,16 @@ def test_viewer_fit_actual_size_and_wheel_zoom(qloop, pair, qtbot):
     viewer.fit_button.click()
     assert viewer.view.zoom < 1.0
     viewer.close()
+
+
+def test_empty_slot_shows_its_placeholder_after_resizing(qtbot, ui_service):
+    from ui.tasks import TaskRunner
+    from ui.widgets.image_slot import ImageSlot
+
+    slot = ImageSlot("Selfie", "test:selfie", ui_service, TaskRunner(on_error=lambda e, r: None))
+    qtbot.addWidget(slot)
+    slot.resize(500, 420)
+    slot.show()
+    slot.resize(600, 480)
+    assert slot.preview.text()
+    assert "open" in slot.preview.text().lower()

@@ -77,6 +77,8 @@ class _Preview(QLabel):
 
     def set_source(self, pixmap: QPixmap) -> None:
         self._source = pixmap
+        if pixmap.isNull():
+            self.setPixmap(QPixmap())
         self._rescale()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -85,8 +87,7 @@ class _Preview(QLabel):
 
     def _rescale(self) -> None:
         if self._source.isNull():
-            self.setPixmap(QPixmap())
-            return
+            return  # keep the placeholder text
         target = self.size().boundedTo(self._source.size())
         self.setPixmap(
             self._source.scaled(

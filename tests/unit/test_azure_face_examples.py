@@ -114,7 +114,7 @@ def test_verify_result_and_tolerance() -> None:
 
 
 def test_every_error_message_says_what_happened_and_what_to_do() -> None:
-    """Brief §4: a user_message is what happened plus what to do (two sentences at least)."""
+    """A user_message says what happened, then what to do (two sentences at least)."""
     messages = {f"code {k}": m for k, (_cls, m) in _BY_CODE.items()}
     messages.update({f"HTTP {k}": m for k, (_cls, m) in _BY_STATUS.items()})
     response = httpx.Response(418, json={"error": {"code": "Teapot", "message": "x"}})

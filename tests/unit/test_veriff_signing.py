@@ -119,7 +119,7 @@ def test_decision_words() -> None:
 
 
 def test_every_mapped_error_says_what_to_do() -> None:
-    """Brief: each message says what happened and what to do (here: an instruction is present)."""
+    """Each message says what happened and what to do (here: an instruction is present)."""
     from app.providers.veriff import _CODE_ERRORS, _STATUS_ERRORS, _delete_refusal
 
     actions = (

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Qt's own settings (window geometry, recent files) and any other per-user folder go to a
+# scratch home for this test run, never the developer's.
+_scratch_home = tempfile.mkdtemp(prefix="facedesk-tests-")
+for _variable, _folder in (
+    ("XDG_CONFIG_HOME", "config"),
+    ("XDG_DATA_HOME", "data"),
+    ("XDG_STATE_HOME", "state"),
+    ("XDG_CACHE_HOME", "cache"),
+):
+    os.environ[_variable] = os.path.join(_scratch_home, _folder)
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 os.environ.setdefault("LANG", "C.UTF-8")
 
-from pathlib import Path
+from pathlib import Path  # noqa: E402 (after the environment above)
 
-import pytest
+import pytest  # noqa: E402
 
-from app.paths import AppPaths
-from app.secrets import MemorySecretStore
+from app.paths import AppPaths  # noqa: E402
+from app.secrets import MemorySecretStore  # noqa: E402
 
 
 @pytest.fixture

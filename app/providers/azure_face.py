@@ -35,7 +35,7 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import describe_shape, json_body, request_id_of, send
+from app.http import json_body, request_id_of, send
 from app.models.azure_face import (
     API_VERSIONS,
     SINGLE_MODAL_VERSIONS,
@@ -56,7 +56,13 @@ from app.models.azure_face import (
     TrainingStatus,
     VerifyReference,
 )
-from app.providers.base import ProviderContext, error_from_status, retry_hint
+from app.providers.base import (
+    ProviderContext,
+    error_body,
+    error_from_status,
+    retry_hint,
+    unexpected_response,
+)
 
 log = logging.getLogger("facedesk.providers.azure_face")
 
@@ -245,11 +251,7 @@ def _vendor_error(body: Any, response: httpx.Response) -> tuple[str | None, str 
 
 def error_for(response: httpx.Response, operation: str) -> AppError:
     """Map a failed response through the table above."""
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = None
-    code, vendor_message = _vendor_error(body, response)
+    code, vendor_message = _vendor_error(error_body(response), response)
     status = response.status_code
     if status == 429:
         return error_from_status(
@@ -288,15 +290,7 @@ def error_for(response: httpx.Response, operation: str) -> AppError:
 
 
 def _unexpected(operation: str, value: object, response: httpx.Response | None = None) -> AppError:
-    log.warning("%s %s: unexpected shape %s", NAME, operation, describe_shape(value))
-    return UnexpectedResponse(
-        "Azure AI Face sent a reply FaceDesk does not understand. Try again; if it persists, "
-        "copy the details for support.",
-        provider=NAME,
-        operation=operation,
-        request_id=request_id_of(response) if response is not None else None,
-        http_status=response.status_code if response is not None else None,
-    )
+    return unexpected_response(NAME, operation, body=value, response=response)
 
 
 def _dict(value: Any) -> dict[str, Any]:

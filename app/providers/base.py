@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +19,12 @@ from app.errors import (
     ProviderUnavailable,
     RateLimited,
     RequestRejected,
+    UnexpectedResponse,
 )
-from app.http import parse_retry_after, request_id_of
+from app.http import describe_shape, parse_retry_after, request_id_of
 from app.store import Store
+
+log = logging.getLogger("facedesk.providers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +88,43 @@ def retry_hint(response: httpx.Response) -> str:
     if seconds < 90:
         return f"Try again in {max(1, round(seconds))} s."
     return f"Try again in {round(seconds / 60)} min."
+
+
+def error_body(response: httpx.Response) -> dict[str, Any]:
+    """A failed response's JSON object, or {} (a proxy's HTML 502 still maps by its status)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+_NO_BODY = object()
+
+
+def unexpected_response(
+    provider: str,
+    operation: str,
+    *,
+    body: object = _NO_BODY,
+    response: httpx.Response | None = None,
+    request_id: str | None = None,
+    detail: str = "",
+) -> UnexpectedResponse:
+    """The error for a reply outside the vendor's contract; logs its shape, never its content.
+
+    `detail` is a content-free hint for the operator and support (e.g. "no match level").
+    """
+    if body is not _NO_BODY:
+        log.warning("%s %s: unexpected reply shape %s", provider, operation, describe_shape(body))
+    else:
+        log.warning("%s %s: unreadable reply (%s)", provider, operation, detail or "-")
+    what = f" ({detail})" if detail else ""
+    return UnexpectedResponse(
+        f"{provider} sent a reply FaceDesk cannot read{what}. Try again; if it persists, copy "
+        "the details for support.",
+        provider=provider,
+        operation=operation,
+        request_id=request_id or (request_id_of(response) if response is not None else None),
+        http_status=response.status_code if response is not None else None,
+    )

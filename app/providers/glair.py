@@ -31,7 +31,7 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import describe_shape, json_body, request_id_of, send
+from app.http import json_body, request_id_of, send
 from app.models.glair import (
     GESTURES,
     PROVIDER_ID,
@@ -40,7 +40,13 @@ from app.models.glair import (
     SessionStatus,
     describe_gesture,
 )
-from app.providers.base import ProviderContext, error_from_status, retry_hint
+from app.providers.base import (
+    ProviderContext,
+    error_body,
+    error_from_status,
+    retry_hint,
+    unexpected_response,
+)
 
 log = logging.getLogger("facedesk.providers.glair")
 
@@ -223,14 +229,7 @@ class _Reply:
 
 
 def _unexpected(operation: str, body: object, request_id: str | None) -> UnexpectedResponse:
-    log.warning("GLAIR %s: unexpected reply shape %s", operation, describe_shape(body))
-    return UnexpectedResponse(
-        f"GLAIR's answer to {operation} is not in the shape FaceDesk knows. Try again; if it "
-        "persists, copy the details for support.",
-        provider=NAME,
-        operation=operation,
-        request_id=request_id,
-    )
+    return unexpected_response(NAME, operation, body=body, request_id=request_id)
 
 
 def _number(value: object) -> float | None:
@@ -507,7 +506,7 @@ class GlairProvider:
         )
         request_id = request_id_of(response)
         if response.status_code >= 400:
-            body = _lenient_json(response)
+            body = error_body(response)
             if response.status_code == 404 and json_not_found_ok and _is_json_object(response):
                 return _Reply(body, request_id)
             result = body.get("result") if body else None
@@ -689,15 +688,6 @@ def _is_json_object(response: httpx.Response) -> bool:
         return isinstance(response.json(), dict)
     except ValueError:
         return False
-
-
-def _lenient_json(response: httpx.Response) -> dict[str, Any]:
-    """An error body as a dict; a non-JSON error still maps by its status (e.g. a proxy's 502)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _error(response: httpx.Response, operation: str, body: Mapping[str, Any]) -> AppError:

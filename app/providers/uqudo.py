@@ -57,7 +57,13 @@ from app.models.uqudo import (
     SessionResult,
     clamp_level,
 )
-from app.providers.base import ProviderContext, error_from_status, retry_hint
+from app.providers.base import (
+    ProviderContext,
+    error_body,
+    error_from_status,
+    retry_hint,
+    unexpected_response,
+)
 
 log = logging.getLogger("facedesk.providers.uqudo")
 
@@ -252,23 +258,12 @@ def _error(response: httpx.Response, *, kind: str, operation: str) -> AppError:
 
 def _vendor_code(response: httpx.Response) -> str | None:
     """The short `error` word of a body (OAuth2 or Spring style), if any: for "Copy details"."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    code = body.get("error") if isinstance(body, dict) else None
+    code = error_body(response).get("error")
     return code if isinstance(code, str) and 0 < len(code) <= 64 else None
 
 
 def _unexpected(operation: str, response: httpx.Response | None, what: str) -> UnexpectedResponse:
-    return UnexpectedResponse(
-        f"uqudo sent a reply FaceDesk cannot read ({what}). Try again; if it persists, copy the "
-        "details for support.",
-        provider=NAME,
-        operation=operation,
-        request_id=request_id_of(response) if response is not None else None,
-        http_status=response.status_code if response is not None else None,
-    )
+    return unexpected_response(NAME, operation, response=response, detail=what)
 
 
 def _b64(image: EncodedImage) -> str:

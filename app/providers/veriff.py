@@ -42,7 +42,7 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import describe_shape, json_body, parse_retry_after, request_id_of, send
+from app.http import json_body, parse_retry_after, request_id_of, send
 from app.models.veriff import (
     DELETABLE_STATUSES,
     DELETE_LIMITS,
@@ -67,7 +67,13 @@ from app.models.veriff import (
     VeriffSessionView,
     VeriffWatchlist,
 )
-from app.providers.base import ProviderContext, error_from_status, retry_hint
+from app.providers.base import (
+    ProviderContext,
+    error_body,
+    error_from_status,
+    retry_hint,
+    unexpected_response,
+)
 
 log = logging.getLogger("facedesk.providers.veriff")
 
@@ -381,24 +387,13 @@ class VeriffProvider:
         return body
 
     def _shape(self, body: object, response: httpx.Response, operation: str) -> UnexpectedResponse:
-        log.warning("%s %s: unexpected shape %s", NAME, operation, describe_shape(body))
-        return UnexpectedResponse(
-            f"{NAME} answered {operation} in a form FaceDesk does not know. Try again; if it "
-            "persists, copy the details for support.",
-            provider=NAME,
-            operation=operation,
-            request_id=request_id_of(response),
-            http_status=response.status_code,
-        )
+        return unexpected_response(NAME, operation, body=body, response=response)
 
     def _error(self, response: httpx.Response, operation: str) -> AppError:
         code: str | None = None
         vendor_message = ""
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
+        body = error_body(response)
+        if body:
             raw_code = body.get("code")
             code = str(raw_code) if raw_code not in (None, "") else None
             vendor_message = str(body.get("message") or "")[:200]

@@ -597,15 +597,22 @@ def create_app(state: SandboxState) -> ASGIApp:
                 return sandbox.not_found(api_key)
             return operation(request, api_key or "", session)
 
-    async def create(request: Request) -> Response:
+    async def signed_json(
+        request: Request, *, optional: bool = False
+    ) -> tuple[str | None, Response | None, Any]:
+        """Authenticate a body-signed request (§6.1), then parse its JSON (None if unreadable)."""
         body = await request.body()
-        api_key, error = sandbox.authenticate(request, body, is_body=True, optional=True)
-        if error is not None:
-            return error
+        api_key, error = sandbox.authenticate(request, body, is_body=True, optional=optional)
         try:
             payload = json.loads(body) if body else None
         except ValueError:
             payload = None
+        return api_key, error, payload
+
+    async def create(request: Request) -> Response:
+        api_key, error, payload = await signed_json(request, optional=True)
+        if error is not None:
+            return error
         now = state.clock.now()
         problem = _validate_create(payload, now)
         if problem is not None:
@@ -629,14 +636,9 @@ def create_app(state: SandboxState) -> ASGIApp:
 
     async def patch(request: Request) -> Response:
         session_id = request.path_params["session_id"]
-        body = await request.body()
-        api_key, error = sandbox.authenticate(request, body, is_body=True)
+        api_key, error, payload = await signed_json(request)
         if error is not None:
             return error
-        try:
-            payload = json.loads(body) if body else None
-        except ValueError:
-            payload = None
         verification = payload.get("verification") if isinstance(payload, dict) else None
         if not isinstance(verification, dict) or "status" not in verification:
             return sandbox.fail(api_key, 400, "1102", "Mandatory parameters are missing.")
@@ -660,14 +662,9 @@ def create_app(state: SandboxState) -> ASGIApp:
 
     async def upload(request: Request) -> Response:
         session_id = request.path_params["session_id"]
-        body = await request.body()
-        api_key, error = sandbox.authenticate(request, body, is_body=True)
+        api_key, error, payload = await signed_json(request)
         if error is not None:
             return error
-        try:
-            payload = json.loads(body) if body else None
-        except ValueError:
-            payload = None
 
         def store(request: Request, key: str, session: Session) -> Response:
             image = payload.get("image") if isinstance(payload, dict) else None

@@ -25,7 +25,14 @@ log = logging.getLogger("facedesk.ui")
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="facedesk", description=f"{APP_NAME} {__version__}")
+    from app import cli
+
+    parser = argparse.ArgumentParser(
+        prog="facedesk",
+        description=f"{APP_NAME} {__version__}: without a command, opens the window.",
+        epilog=cli.usage(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     parser.add_argument("--screenshot", metavar="PNG", help="render the window to PNG and exit")
     parser.add_argument("--tab", help="provider tab to show first (e.g. glair)")
@@ -38,10 +45,11 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def run(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list and args_list[0] == "prepare":
-        from app.cli import main as cli_main
+    if args_list and not args_list[0].startswith("-"):
+        from app import cli
 
-        return cli_main(args_list[1:])
+        if cli.is_command(args_list[0]):
+            return cli.main(args_list)
     args = _parse(args_list)
     if args.self_test:
         from ui.self_test import main as self_test_main

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app import cli
+from app.cli import prepare as cli
 from app.domain import ImageFormat, UploadRules
 from app.providers import registry
 from tests.unit.test_imaging import encode, exif_with, photo

@@ -273,7 +273,12 @@ class VerificationService:
         await self._drop_live(provider_id, connection)
 
     def _credential_getter(
-        self, provider_id: str, connection: str, overrides: Mapping[str, str] | None = None
+        self,
+        provider_id: str,
+        connection: str,
+        overrides: Mapping[str, str] | None = None,
+        *,
+        use_keyring: bool = True,
     ) -> Callable[[str], Awaitable[str]]:
         info = self.info(provider_id)
         labels = {f.name: f.label for f in info.credential_fields}
@@ -281,7 +286,9 @@ class VerificationService:
         async def get(field: str) -> str:
             if overrides and overrides.get(field):
                 return overrides[field]
-            if connection == SANDBOX:
+            if not use_keyring:
+                value = ""
+            elif connection == SANDBOX:
                 value = info.sandbox_credentials.get(field, "")
             else:
                 key = self._profile_key(provider_id, connection)
@@ -318,10 +325,17 @@ class VerificationService:
         connection: str,
         overrides: Mapping[str, str] | None = None,
         field_overrides: Mapping[str, str] | None = None,
+        *,
+        detached: bool = False,
     ) -> tuple[object, httpx.AsyncClient]:
+        # detached: the connection is not a saved profile (e.g. one read from the environment),
+        # so its fields start from the vendor's defaults and the keyring is never read.
         module = self._module(provider_id)
-        is_sandbox = connection == SANDBOX
-        fields = self.connection_fields(provider_id, connection)
+        is_sandbox = connection == SANDBOX and not detached
+        if detached:
+            fields = {f.name: f.default for f in module.INFO.connection_fields}
+        else:
+            fields = self.connection_fields(provider_id, connection)
         if field_overrides and not is_sandbox:
             fields.update({k: v for k, v in field_overrides.items() if v})
         if is_sandbox:
@@ -345,7 +359,9 @@ class VerificationService:
             profile_key=self._profile_key(provider_id, connection),
             fields=fields,
             http=client,
-            credential=self._credential_getter(provider_id, connection, overrides),
+            credential=self._credential_getter(
+                provider_id, connection, overrides, use_keyring=not detached
+            ),
             store=self.store,
             is_sandbox=is_sandbox,
         )
@@ -381,6 +397,30 @@ class VerificationService:
             if not isinstance(instance, SupportsConnectionTest):
                 raise CapabilityNotSupported("This provider cannot test its connection.")
             return await instance.test_connection()
+        finally:
+            await client.aclose()
+
+    @contextlib.asynccontextmanager
+    async def connected(
+        self,
+        provider_id: str,
+        connection: str,
+        *,
+        fields: Mapping[str, str] | None = None,
+        credentials: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[object]:
+        """A provider on a named connection (not necessarily the active one), closed on exit.
+
+        With `fields` or `credentials` the connection is detached from the saved profiles: its
+        fields are the vendor's defaults updated by `fields`, its credentials only `credentials`
+        (the keyring is not read). Headless commands use this for `--connection ID=env`.
+        """
+        detached = fields is not None or credentials is not None
+        instance, client = self._build(
+            provider_id, connection, credentials, fields, detached=detached
+        )
+        try:
+            yield instance
         finally:
             await client.aclose()
 

@@ -1,0 +1,1 @@
+"""Qt-free workflows the window and the command line share (compare, connections, ...)."""

@@ -21,7 +21,10 @@ case reference; never a file name.
 from __future__ import annotations
 
 import asyncio
+import csv
 import hashlib
+import io
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -332,7 +335,7 @@ async def compare_one(
     """
     options = options or CompareOptions()
     info = service.info(vendor)
-    name = connection.name if isinstance(connection, Connection) else "env"
+    name = _connection_name(connection)
     base = CompareRow(
         vendor=vendor, vendor_name=info.display_name, connection=name, pair_key=pair.key
     )
@@ -404,6 +407,11 @@ async def compare_one(
         reasons=result.reasons,
         warnings=result.warnings,
     )
+
+
+def _connection_name(connection: Connection | ConfigurationError) -> str:
+    # A ConfigurationError stands for an `env` connection that could not be built.
+    return connection.name if isinstance(connection, Connection) else "env"
 
 
 def _elapsed(started: float | None) -> int | None:
@@ -478,8 +486,7 @@ class CompareRun:
         self._rows: dict[str, CompareRow] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         for vendor, connection in self._connections.items():
-            name = connection.name if isinstance(connection, Connection) else "env"
-            self._rows[vendor] = waiting_row(service, vendor, name, pair)
+            self._rows[vendor] = waiting_row(service, vendor, _connection_name(connection), pair)
 
     @property
     def vendors(self) -> tuple[str, ...]:
@@ -498,13 +505,35 @@ class CompareRun:
         for vendor in self._rows:
             self.rerun(vendor)
 
-    def rerun(self, vendor: str) -> None:
-        """(Re)start one row; a row still running is cancelled first."""
+    def rerun(
+        self,
+        vendor: str,
+        *,
+        connection: Connection | ConfigurationError | None = None,
+        pair: ImagePair | None = None,
+    ) -> None:
+        """(Re)start one row, optionally on another connection or a newer pair.
+
+        A row still running is cancelled first. Each row keeps the key of the pair it answered
+        for, so a view can mark rows whose pair is no longer the one on screen as stale.
+        """
         previous = self._tasks.get(vendor)
         if previous is not None and not previous.done():
             previous.cancel()
-        self._set(replace(self._rows[vendor], state=RowState.RUNNING, headline="Running"))
-        self._tasks[vendor] = asyncio.create_task(self._run(vendor), name=f"compare:{vendor}")
+        if connection is not None:
+            self._connections[vendor] = connection
+        if pair is not None:
+            self.pair = pair
+        name = _connection_name(self._connections[vendor])
+        running = replace(
+            waiting_row(self._service, vendor, name, self.pair),
+            state=RowState.RUNNING,
+            headline="Running",
+        )
+        self._set(running)
+        self._tasks[vendor] = asyncio.create_task(
+            self._run(vendor, self.pair), name=f"compare:{vendor}"
+        )
 
     def cancel(self, vendor: str) -> None:
         task = self._tasks.get(vendor)
@@ -515,13 +544,13 @@ class CompareRun:
         for vendor in self._tasks:
             self.cancel(vendor)
 
-    async def _run(self, vendor: str) -> None:
+    async def _run(self, vendor: str, pair: ImagePair) -> None:
         try:
             row = await compare_one(
                 self._service,
                 vendor,
                 self._connections[vendor],
-                self.pair,
+                pair,
                 self.options,
                 run_id=self.run_id,
             )
@@ -569,3 +598,43 @@ async def compare(
     except asyncio.CancelledError:
         run.cancel_all()
         raise
+
+
+# --- export -------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "vendor",
+    "connection",
+    "verdict",
+    "score",
+    "scale",
+    "threshold",
+    "threshold_meaning",
+    "headline",
+    "request_id",
+    "latency_ms",
+    "error",
+)
+
+
+def export_json(comparison: Comparison, pair: ImagePair) -> str:
+    """The comparison as one JSON document: the pair's fingerprints, the rows, disagreement."""
+    document = {
+        "id_photo": pair.fingerprints[0],
+        "selfie": pair.fingerprints[1],
+        "disagreement": comparison.disagreement,
+        "rows": [{**row.record(), "stale": row.pair_key != pair.key} for row in comparison.rows],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def export_csv(comparison: Comparison, pair: ImagePair) -> str:
+    """The comparison as CSV, one row per vendor (plus a stale column)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=[*EXPORT_COLUMNS, "stale"], extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for row in comparison.rows:
+        writer.writerow({**row.record(), "stale": str(row.pair_key != pair.key).lower()})
+    return buffer.getvalue()

@@ -233,3 +233,34 @@ def test_disagreement_counts_only_vendors_that_answered() -> None:
 def test_veriff_is_left_out_with_a_reason() -> None:
     assert "veriff" not in workflow.COMPARE_VENDORS
     assert "synchronous" in workflow.LEFT_OUT["veriff"]
+
+
+async def test_rerun_on_a_new_pair_binds_the_row_to_it_and_exports_mark_stale_rows(
+    service: VerificationService,
+) -> None:
+    import csv
+    import io
+    import json
+
+    first = await _pair(service, "ada-selfie.jpg")
+    run = workflow.CompareRun(service, first, resolve_all(service, workflow.COMPARE_VENDORS, {}))
+    run.start()
+    await run.wait()
+    second = await _pair(service, "ben-selfie.jpg")
+    run.rerun("glair", pair=second)
+    comparison = await run.wait()
+    rows = {row.vendor: row for row in comparison.rows}
+    assert rows["glair"].pair_key == second.key
+    assert rows["glair"].verdict is RowVerdict.NO_MATCH
+    assert rows["azure_face"].pair_key == first.key
+    document = json.loads(workflow.export_json(comparison, second))
+    assert document["selfie"] == second.fingerprints[1]
+    assert {r["vendor"]: r["stale"] for r in document["rows"]} == {
+        "azure_face": True,
+        "uqudo": True,
+        "glair": False,
+    }
+    table = list(csv.DictReader(io.StringIO(workflow.export_csv(comparison, second))))
+    assert [r["vendor"] for r in table] == list(workflow.COMPARE_VENDORS)
+    assert {r["vendor"]: r["verdict"] for r in table}["glair"] == "no_match"
+    assert {r["vendor"]: r["stale"] for r in table}["uqudo"] == "true"

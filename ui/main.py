@@ -102,6 +102,8 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
         window.closed.connect(quit_event.set)
         if args.tab and args.tab in window.provider_tabs:
             window.tabs.setCurrentWidget(window.provider_tabs[args.tab])
+        elif args.tab == "compare":
+            window.tabs.setCurrentWidget(window.compare_panel)
         window.show()
         if args.screenshot:
             window.resize(1360, 860)  # the same picture whatever geometry was remembered

@@ -20,10 +20,13 @@ from app import APP_NAME
 from app.services import VerificationService
 from ui.dialogs.about_dialog import AboutDialog, app_icon
 from ui.errors import ErrorPresenter, StatusBanner
+from ui.panels.compare import TITLE as COMPARE_TITLE
+from ui.panels.compare import ComparePanel
 from ui.provider_tab import ProviderTab
 from ui.tasks import TaskRunner
 from ui.theme import apply_theme
 
+COMPARE_TAB = "compare"  # the --tab name and the remembered tab of the Compare view
 EMPTY_STATE = (
     "<h2>No vendors are installed</h2><p>This FaceDesk build registers no provider modules, so "
     "there is nothing to connect to yet. Install a build that includes Azure AI Face, Veriff, "
@@ -104,6 +107,10 @@ class MainWindow(QMainWindow):
         self.tasks = TaskRunner(on_error=self.presenter.show, parent=self)
         self.tabs = QTabWidget()
         self.provider_tabs: dict[str, ProviderTab] = {}
+        self.compare_panel = ComparePanel(service, self.tasks, self.presenter)
+        if self.compare_panel.vendors:
+            self.tabs.addTab(self.compare_panel, COMPARE_TITLE)
+            self.tabs.setTabToolTip(0, "One pair through every vendor's face match, side by side")
         for info in service.providers:
             tab = ProviderTab(service, info.id, self.tasks, self.presenter)
             self.provider_tabs[info.id] = tab
@@ -197,6 +204,8 @@ class MainWindow(QMainWindow):
         tab = state.value("window/tab")
         if isinstance(tab, str) and tab in self.provider_tabs:
             self.tabs.setCurrentWidget(self.provider_tabs[tab])
+        elif tab == COMPARE_TAB:
+            self.tabs.setCurrentWidget(self.compare_panel)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         state = QSettings()
@@ -204,5 +213,7 @@ class MainWindow(QMainWindow):
         current = self.tabs.currentWidget()
         if isinstance(current, ProviderTab):
             state.setValue("window/tab", current.provider_id)
+        elif current is self.compare_panel:
+            state.setValue("window/tab", COMPARE_TAB)
         super().closeEvent(event)
         self.closed.emit()

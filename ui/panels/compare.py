@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -47,6 +48,7 @@ VERDICT_COLOURS = {
     RowVerdict.ERROR: "#8e44ad",
 }
 LEFT_OUT_TEXT = " ".join(workflow.LEFT_OUT.values())
+EMPTY_TEXT = "Drop, paste or open an image"
 
 
 class FacesView(QLabel):
@@ -58,8 +60,9 @@ class FacesView(QLabel):
         self._source = QPixmap()
         self._boxes: list[tuple[str, tuple[FaceBox, ...]]] = []
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(220, 220)
-        self.setText(f"{title}: no rectangles yet")
+        self.setMinimumSize(160, 160)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setText(EMPTY_TEXT)
 
     def set_thumbnail(self, png: bytes | None) -> None:
         self._source = QPixmap()
@@ -71,6 +74,10 @@ class FacesView(QLabel):
         self._boxes = list(boxes)
         self._render()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._render()
+
     @property
     def box_count(self) -> int:
         return sum(len(found) for _, found in self._boxes)
@@ -78,10 +85,13 @@ class FacesView(QLabel):
     def _render(self) -> None:
         if self._source.isNull():
             self.setPixmap(QPixmap())
-            self.setText(f"{self._title}: load a photo")
+            self.setText(EMPTY_TEXT)
             return
         pixmap = self._source.scaled(
-            220, 220, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            max(1, self.width() - 8),
+            max(1, self.height() - 8),
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
         )
         painter = QPainter(pixmap)
         for inset, (vendor, found) in enumerate(self._boxes):
@@ -159,8 +169,14 @@ class ComparePanel(QWidget):
         self.selfie = ImageSlot("Selfie", "azure_face:compare-selfie", service, tasks)
         self.id_faces = FacesView("ID photo")
         self.selfie_faces = FacesView("Selfie")
-        for widget in (self.id_photo, self.selfie, self.id_faces, self.selfie_faces):
-            images.addWidget(widget, 1)
+        for slot, faces in ((self.id_photo, self.id_faces), (self.selfie, self.selfie_faces)):
+            # The pair is shown once: the slot's own preview gives way to the same thumbnail
+            # with the vendors' rectangles; loading, dropping and badges stay the slot's.
+            slot_layout = slot.layout()
+            if slot_layout is not None:
+                slot_layout.replaceWidget(slot.preview, faces)
+                slot.preview.hide()
+            images.addWidget(slot, 1)
         layout.addLayout(images, 2)
         legend = " ".join(
             f'<span style="color:{VENDOR_COLOURS[v]}">■</span> {service.info(v).display_name}'

@@ -21,10 +21,7 @@ case reference; never a file name.
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
-import io
-import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -188,6 +185,12 @@ class CompareOptions:
     # Extra audit targets (e.g. a batch line); the pair's fingerprints are always recorded.
     audit_targets: tuple[str, ...] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        if not MIN_MATCH_LEVEL <= self.uqudo_level <= MAX_MATCH_LEVEL:
+            raise ValueError("uqudo_level must be from 1 to 5")
+        if not self.timeout > 0:
+            raise ValueError("timeout must be positive")
+
 
 # --- one vendor ---------------------------------------------------------------------------------
 
@@ -347,8 +350,6 @@ async def compare_one(
     if matcher is None:
         reason = LEFT_OUT.get(vendor, f"{info.display_name} has no synchronous face match.")
         return _error_row(base, CapabilityNotSupported(reason), None)
-    if not MIN_MATCH_LEVEL <= options.uqudo_level <= MAX_MATCH_LEVEL:
-        raise ValueError("uqudo_level must be 1..5")
     targets = [*pair.fingerprints, *options.audit_targets]
     if run_id:
         targets.append(f"compare:{run_id}")
@@ -598,43 +599,3 @@ async def compare(
     except asyncio.CancelledError:
         run.cancel_all()
         raise
-
-
-# --- export -------------------------------------------------------------------------------------
-
-EXPORT_COLUMNS = (
-    "vendor",
-    "connection",
-    "verdict",
-    "score",
-    "scale",
-    "threshold",
-    "threshold_meaning",
-    "headline",
-    "request_id",
-    "latency_ms",
-    "error",
-)
-
-
-def export_json(comparison: Comparison, pair: ImagePair) -> str:
-    """The comparison as one JSON document: the pair's fingerprints, the rows, disagreement."""
-    document = {
-        "id_photo": pair.fingerprints[0],
-        "selfie": pair.fingerprints[1],
-        "disagreement": comparison.disagreement,
-        "rows": [{**row.record(), "stale": row.pair_key != pair.key} for row in comparison.rows],
-    }
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-
-
-def export_csv(comparison: Comparison, pair: ImagePair) -> str:
-    """The comparison as CSV, one row per vendor (plus a stale column)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, fieldnames=[*EXPORT_COLUMNS, "stale"], extrasaction="ignore", lineterminator="\n"
-    )
-    writer.writeheader()
-    for row in comparison.rows:
-        writer.writerow({**row.record(), "stale": str(row.pair_key != pair.key).lower()})
-    return buffer.getvalue()

@@ -12,6 +12,7 @@ from app.paths import AppPaths
 from app.secrets import MemorySecretStore
 from app.services import VerificationService, open_service
 from app.workflows import compare as workflow
+from app.workflows import compare_export
 from app.workflows.compare import CompareOptions, CompareRow, ImagePair, RowState, RowVerdict
 from app.workflows.connections import resolve_all
 
@@ -253,14 +254,14 @@ async def test_rerun_on_a_new_pair_binds_the_row_to_it_and_exports_mark_stale_ro
     assert rows["glair"].pair_key == second.key
     assert rows["glair"].verdict is RowVerdict.NO_MATCH
     assert rows["azure_face"].pair_key == first.key
-    document = json.loads(workflow.export_json(comparison, second))
+    document = json.loads(compare_export.export_json(comparison, second))
     assert document["selfie"] == second.fingerprints[1]
     assert {r["vendor"]: r["stale"] for r in document["rows"]} == {
         "azure_face": True,
         "uqudo": True,
         "glair": False,
     }
-    table = list(csv.DictReader(io.StringIO(workflow.export_csv(comparison, second))))
+    table = list(csv.DictReader(io.StringIO(compare_export.export_csv(comparison, second))))
     assert [r["vendor"] for r in table] == list(workflow.COMPARE_VENDORS)
     assert {r["vendor"]: r["verdict"] for r in table}["glair"] == "no_match"
     assert {r["vendor"]: r["stale"] for r in table}["uqudo"] == "true"

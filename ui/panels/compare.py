@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.errors import ConfigurationError
 from app.services import VerificationService
 from app.workflows import compare as workflow
+from app.workflows import compare_export
 from app.workflows.compare import CompareRow, CompareRun, FaceBox, ImagePair, RowState, RowVerdict
 from app.workflows.connections import Connection
 from ui.errors import ErrorPresenter
@@ -313,9 +314,9 @@ class ComparePanel(QWidget):
             return
         comparison = self.run.comparison
         text = (
-            workflow.export_csv(comparison, pair)
+            compare_export.export_csv(comparison, pair)
             if kind == "csv"
-            else workflow.export_json(comparison, pair)
+            else compare_export.export_json(comparison, pair)
         )
         try:
             path.write_text(text, encoding="utf-8")

@@ -37,7 +37,7 @@ from app.sandbox.app import IN_PROCESS_ORIGIN, SandboxTransport, create_sandbox_
 from app.sandbox.state import SandboxState
 from app.secrets import SecretStore, open_secret_store
 from app.settings import SANDBOX, ConnectionProfile, Settings, SettingsStore
-from app.store import Store
+from app.store import CheckpointSigner, Store
 
 log = logging.getLogger("facedesk.services")
 
@@ -548,6 +548,7 @@ async def open_service(
     secret_store: SecretStore = (
         secrets if secrets is not None else await asyncio.to_thread(open_secret_store)
     )
+    store.checkpoint_signer = await asyncio.to_thread(_checkpoint_signer, secret_store)
     service = VerificationService(
         settings_store=SettingsStore(paths.settings_file),
         secrets=secret_store,
@@ -559,3 +560,14 @@ async def open_service(
         yield service
     finally:
         await service.aclose()
+
+
+def _checkpoint_signer(secrets: SecretStore) -> CheckpointSigner | None:
+    """The audit checkpoint signer; a keyring failure leaves checkpoints unsigned, not fatal."""
+    from app.workflows.audit import signer_from_secrets
+
+    try:
+        return signer_from_secrets(secrets, create=True)
+    except AppError:
+        log.warning("the keyring refused the audit signing key; checkpoints are unsigned")
+        return None

@@ -1,0 +1,1 @@
+"""Qt-free workflows built on the store and the service: audit verification, cases."""

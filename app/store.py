@@ -105,9 +105,11 @@ class Store:
         if missing_triggers:
             self._record_missing_triggers(missing_triggers)
 
-    def close(self) -> None:
-        with contextlib.suppress(sqlite3.Error, OSError):
-            self.write_checkpoint()
+    def close(self, *, checkpoint: bool = True) -> None:
+        """Close, first writing an audit checkpoint (skipped to avoid blessing a bad trail)."""
+        if checkpoint:
+            with contextlib.suppress(sqlite3.Error, OSError):
+                self.write_checkpoint()
         with self._lock:
             self._db.close()
 

@@ -22,6 +22,7 @@ EXIT_USAGE = 2
 # name -> (module, one-line summary). The summary lives here so `--help` imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("app.cli.prepare", "prepare images for a vendor's upload rules"),
+    "audit": ("app.cli.audit", "verify the tamper-evident audit trail, list its entries"),
 }
 
 

@@ -549,6 +549,7 @@ async def open_service(
         secrets if secrets is not None else await asyncio.to_thread(open_secret_store)
     )
     store.checkpoint_signer = await asyncio.to_thread(_checkpoint_signer, secret_store)
+    await asyncio.to_thread(_apply_case_retention, store, secret_store)
     service = VerificationService(
         settings_store=SettingsStore(paths.settings_file),
         secrets=secret_store,
@@ -571,3 +572,16 @@ def _checkpoint_signer(secrets: SecretStore) -> CheckpointSigner | None:
     except AppError:
         log.warning("the keyring refused the audit signing key; checkpoints are unsigned")
         return None
+
+
+def _apply_case_retention(store: Store, secrets: SecretStore) -> None:
+    """Erase case photos past the retention period, at start-up, and log what was erased."""
+    from app.workflows.cases import CaseBook
+
+    try:
+        erased = CaseBook(store, secrets).apply_retention()
+    except AppError:
+        log.warning("case photo retention could not run: the keyring refused a case key")
+        return
+    if erased:
+        log.info("retention erased the photos of %d closed cases", len(erased))

@@ -8,6 +8,8 @@
   edit, removal, insertion or reordering shows up in `app.workflows.audit.verify`. It records
   who did what to which id and how it ended; never an image, a secret or a person's name.
 - Rate ledger: timestamps of rate-limited actions (Veriff deletions), so limits survive restarts.
+- Cases: case rows, their timeline items (pairs, runs, notes, decisions) and AES-GCM photo
+  ciphertext; the logic lives in `app.workflows.cases`, this module only keeps the rows.
 
 WAL journal with synchronous=FULL: an audit row that was reported written survives a power cut.
 Methods block briefly; the service calls them through asyncio.to_thread.
@@ -101,6 +103,7 @@ class Store:
             (SCHEMA_VERSION,),
         )
         self._migrate_audit_chain()
+        self._db.executescript(CASES_SCHEMA)
         self.checkpoint_signer: CheckpointSigner | None = None
         if missing_triggers:
             self._record_missing_triggers(missing_triggers)
@@ -401,6 +404,150 @@ class Store:
             os.fsync(stream.fileno())
         return checkpoint
 
+    # --- cases (rows only; app.workflows.cases holds the rules) --------------------------------
+
+    def insert_case(self, reference: str, *, keep_photos: bool, tags: Sequence[str]) -> bool:
+        """Create a case row; False when the reference is taken."""
+        now = _now().isoformat()
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO cases (reference, state, tags, keep_photos, created_at, "
+                "updated_at) VALUES (?, 'open', ?, ?, ?, ?)",
+                (reference, json.dumps(sorted(set(tags))), int(keep_photos), now, now),
+            )
+        return cursor.rowcount == 1
+
+    def case_row(self, reference: str) -> dict[str, object] | None:
+        rows = self._case_rows("WHERE reference=?", (reference,))
+        return rows[0] if rows else None
+
+    def case_rows(self) -> list[dict[str, object]]:
+        return self._case_rows("ORDER BY created_at DESC", ())
+
+    def _case_rows(self, where: str, args: Sequence[object]) -> list[dict[str, object]]:
+        with self._lock:
+            cursor = self._db.execute(
+                "SELECT reference, state, tags, keep_photos, created_at, updated_at, closed_at, "
+                f"photos_erased_at FROM cases {where}",
+                tuple(args),
+            )
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        result = []
+        for row in rows:
+            record = dict(zip(names, row, strict=True))
+            record["tags"] = json.loads(str(record["tags"]))
+            record["keep_photos"] = bool(record["keep_photos"])
+            result.append(record)
+        return result
+
+    def update_case(self, reference: str, **fields: object) -> None:
+        """Set columns of a case (state, tags, keep_photos, closed_at, photos_erased_at)."""
+        allowed = {"state", "tags", "keep_photos", "closed_at", "photos_erased_at"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"not case columns: {sorted(unknown)}")
+        values = {k: json.dumps(v) if k == "tags" else v for k, v in fields.items()}
+        values["updated_at"] = _now().isoformat()
+        assignments = ", ".join(f"{k}=?" for k in values)
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE cases SET {assignments} WHERE reference=?",
+                (*values.values(), reference),
+            )
+
+    def add_case_item(
+        self,
+        reference: str,
+        kind: str,
+        payload: Mapping[str, object],
+        *,
+        parent_id: int | None = None,
+    ) -> int:
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO case_items (reference, kind, time_utc, operator, parent_id, payload) "
+                "VALUES (?,?,?,?,?,?)",
+                (
+                    reference,
+                    kind,
+                    _now().isoformat(),
+                    _os_user(),
+                    parent_id,
+                    json.dumps(dict(payload), sort_keys=True),
+                ),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def case_items(self, reference: str) -> list[dict[str, object]]:
+        """Timeline rows of a case, oldest first, payload decoded."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, kind, time_utc, operator, parent_id, payload FROM case_items "
+                "WHERE reference=? ORDER BY id",
+                (reference,),
+            ).fetchall()
+        return [
+            {
+                "id": r[0],
+                "kind": r[1],
+                "time_utc": r[2],
+                "operator": r[3],
+                "parent_id": r[4],
+                "payload": json.loads(r[5]),
+            }
+            for r in rows
+        ]
+
+    def put_case_photo(
+        self,
+        reference: str,
+        *,
+        fingerprint: str,
+        role: str,
+        media_type: str,
+        nonce: bytes,
+        ciphertext: bytes,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO case_photos (reference, fingerprint, role, media_type, "
+                "nonce, ciphertext, created_at) VALUES (?,?,?,?,?,?,?)",
+                (reference, fingerprint, role, media_type, nonce, ciphertext, _now().isoformat()),
+            )
+
+    def case_photo_rows(self, reference: str) -> list[tuple[str, str, str, bytes, bytes]]:
+        """(fingerprint, role, media type, nonce, ciphertext) in the order they were kept."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT fingerprint, role, media_type, nonce, ciphertext FROM case_photos "
+                "WHERE reference=? ORDER BY created_at, rowid",
+                (reference,),
+            ).fetchall()
+        return [(r[0], r[1], r[2], bytes(r[3]), bytes(r[4])) for r in rows]
+
+    def delete_case_photos(self, reference: str) -> int:
+        """Delete a case's ciphertext and flush the WAL so no copy of the pages remains."""
+        with self._tx() as db:
+            cursor = db.execute("DELETE FROM case_photos WHERE reference=?", (reference,))
+        with self._lock:
+            # secure_delete zeroes the freed pages; truncating the WAL drops its old frames.
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(cursor.rowcount)
+
+    def audit_rows_naming(self, target: str) -> list[AuditChainRow]:
+        """Audit rows whose targets include exactly `target` (e.g. "case:REF"), oldest first."""
+        return [r for r in self.audit_chain_rows() if target in r.entry.targets]
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
     # --- rate ledger ---------------------------------------------------------------------------
 
     def record_rate_event(self, scope: str, at: datetime | None = None) -> None:
@@ -432,6 +579,39 @@ def _session(row: Sequence[str]) -> SessionRecord:
         extra=json.loads(row[8]),
     )
 
+
+CASES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cases (
+    reference TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '[]',
+    keep_photos INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    closed_at TEXT,
+    photos_erased_at TEXT
+);
+CREATE TABLE IF NOT EXISTS case_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    reference TEXT NOT NULL REFERENCES cases (reference),
+    kind TEXT NOT NULL,
+    time_utc TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    parent_id INTEGER REFERENCES case_items (id),
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS case_items_by_case ON case_items (reference, id);
+CREATE TABLE IF NOT EXISTS case_photos (
+    reference TEXT NOT NULL REFERENCES cases (reference),
+    fingerprint TEXT NOT NULL,
+    role TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    nonce BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (reference, fingerprint)
+);
+"""
 
 # --- audit chain: canonical encoding ------------------------------------------------------------
 

@@ -197,23 +197,9 @@ def _case_summary(case: Any) -> dict[str, Any]:
 
 
 def _document(book: Any, reference: str) -> dict[str, Any]:
-    import getpass
+    from app.workflows.report import case_report
 
-    from app.workflows.report import report_document
-
-    case_file = book.case_file(reference)
-    count, head = book.store.audit_head()
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):
-        who = "unknown"
-    return report_document(
-        case_file,
-        book.photos(reference),
-        audit_head=head,
-        audit_count=count,
-        exported_by=who,
-    )
+    return case_report(book, reference)
 
 
 def _show(book: Any, reference: str, *, as_json: bool, out: TextIO) -> None:
@@ -249,24 +235,10 @@ def _write_note(note: dict[str, Any], depth: int, out: TextIO) -> None:
 
 
 def _export(book: Any, reference: str, out_dir: Path, out: TextIO) -> int:
-    from app.errors import AppError
-    from app.workflows.report import export_case
+    from app.workflows.report import export_case_report
 
-    case = book.get(reference)
-    # Audited first, so the head hash in the report is the one `audit verify` prints next.
-    book.store.audit(
-        provider="facedesk",
-        profile="",
-        operation="case.export",
-        targets=[f"case:{case.reference}"],
-        outcome="report generated",
-    )
-    document = _document(book, case.reference)
-    try:
-        files = export_case(document, out_dir)
-    except OSError as exc:
-        raise AppError(f"FaceDesk could not write the report into {out_dir}: {exc}") from exc
+    files = export_case_report(book, reference, out_dir)
     for exported in files:
         out.write(f"{exported.sha256}  {exported.path}\n")
-    out.write(f"audit head {document['audit_head']['hash']}\n")
+    out.write(f"audit head {book.store.audit_head()[1]}\n")
     return EXIT_OK

@@ -10,6 +10,7 @@ writing, and nothing is read from the keyring except the case's photo key to dec
 from __future__ import annotations
 
 import base64
+import getpass
 import hashlib
 import io
 import json
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from app.store import AuditChainRow
-from app.workflows.cases import CaseFile, CasePhoto, Note
+from app.workflows.cases import CaseBook, CaseError, CaseFile, CasePhoto, Note
 
 URL_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 URL_PLACEHOLDER = "[link removed]"
@@ -432,3 +433,37 @@ def _short(iso: str | None) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def case_report(book: CaseBook, reference: str) -> dict[str, Any]:
+    """The report document of a case as it stands now (photos decrypted where kept)."""
+    case_file = book.case_file(reference)
+    count, head = book.store.audit_head()
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return report_document(
+        case_file, book.photos(reference), audit_head=head, audit_count=count, exported_by=who
+    )
+
+
+def export_case_report(book: CaseBook, reference: str, out_dir: Path) -> list[ExportedFile]:
+    """Audit the export, then write DIR/REF.pdf and DIR/REF.json.
+
+    The export is audited first so the head hash inside the report is the one `facedesk audit
+    verify` prints right after.
+    """
+    case = book.get(reference)
+    book.store.audit(
+        provider="facedesk",
+        profile="",
+        operation="case.export",
+        targets=[f"case:{case.reference}"],
+        outcome="report generated",
+    )
+    document = case_report(book, case.reference)
+    try:
+        return export_case(document, out_dir)
+    except OSError as exc:
+        raise CaseError(f"FaceDesk could not write the report into {out_dir}: {exc}") from exc

@@ -516,6 +516,31 @@ class VerificationService:
             await asyncio.to_thread(self._record_case_run, case, provider, operation, result)
         return result
 
+    async def attach_check_to_active_case(
+        self, provider_id: str, operation: str, result: CheckResult
+    ) -> bool:
+        """Attach a shown check result to the active case; False when no case is active.
+
+        Writes an audit entry naming the case (the proof) and its result row (verdict, score,
+        threshold).
+        """
+        case = self.active_case
+        if case is None:
+            return False
+        provider, profile = self._scope(provider_id)
+        await asyncio.to_thread(
+            lambda: self.store.audit(
+                provider=provider,
+                profile=profile,
+                operation=operation,
+                targets=[case_target(case)],
+                outcome=f"succeeded: {result.verdict.value}",
+                request_id=result.request_id,
+            )
+        )
+        await asyncio.to_thread(self._record_case_run, case, provider, operation, result)
+        return True
+
     def case_book(self) -> CaseBook:
         """Cases over this service's store and keyring (blocking: call via to_thread)."""
         return CaseBook(self.store, self._secrets)

@@ -11,6 +11,9 @@
 - Cases: case rows, their timeline items (pairs, runs, notes, decisions) and AES-GCM photo
   ciphertext; the logic lives in `app.workflows.cases`, this module only keeps the rows.
 
+One module (over 600 lines) because one connection and one lock serialise every write; each
+part keeps to its own section so the parts stay separable.
+
 WAL journal with synchronous=FULL: an audit row that was reported written survives a power cut.
 Methods block briefly; the service calls them through asyncio.to_thread.
 """

@@ -21,7 +21,7 @@ import httpx
 from app import imaging
 from app import providers as provider_registry
 from app.capabilities import Capability, ProviderInfo, SupportsConnectionTest, protocols_for
-from app.domain import AuditEntry, EncodedImage, LoadedImage, SessionRecord
+from app.domain import AuditEntry, CheckResult, EncodedImage, LoadedImage, SessionRecord
 from app.errors import (
     AppError,
     CapabilityNotSupported,
@@ -37,7 +37,10 @@ from app.sandbox.app import IN_PROCESS_ORIGIN, SandboxTransport, create_sandbox_
 from app.sandbox.state import SandboxState
 from app.secrets import SecretStore, open_secret_store
 from app.settings import SANDBOX, ConnectionProfile, Settings, SettingsStore
-from app.store import Store
+from app.store import CheckpointSigner, Store
+from app.workflows.audit import VerifyResult
+from app.workflows.audit import verify as verify_audit
+from app.workflows.cases import CaseBook, case_target
 
 log = logging.getLogger("facedesk.services")
 
@@ -90,6 +93,9 @@ class VerificationService:
             self._settings = Settings()
             self._settings_warning = exc.user_message
         self._sandbox: _Sandbox | None = None
+        # Cases: while a case is active, audited runs name it ("case:REF") and record results.
+        self.active_case: str | None = None
+        self.audit_check: VerifyResult | None = None  # the start-up verification
         self._live: dict[tuple[str, str], tuple[object, httpx.AsyncClient]] = {}
 
     # --- providers and connections -------------------------------------------------------------
@@ -516,6 +522,9 @@ class VerificationService:
     ) -> T:
         """Run a consequential operation with its attempt and its outcome in the audit trail."""
         provider, profile = self._scope(provider_id)
+        case = self.active_case
+        if case is not None and case_target(case) not in targets:
+            targets = [*targets, case_target(case)]
 
         def write(outcome: str, request_id: str | None = None) -> Awaitable[None]:
             return asyncio.to_thread(
@@ -543,7 +552,57 @@ class VerificationService:
             await write("failed: unexpected error")
             raise
         await write("succeeded", getattr(result, "request_id", None))
+        if case is not None and isinstance(result, CheckResult):
+            await asyncio.to_thread(self._record_case_run, case, provider, operation, result)
         return result
+
+    async def attach_check_to_active_case(
+        self, provider_id: str, operation: str, result: CheckResult
+    ) -> bool:
+        """Attach a shown check result to the active case; False when no case is active.
+
+        Writes an audit entry naming the case (the proof) and its result row (verdict, score,
+        threshold).
+        """
+        case = self.active_case
+        if case is None:
+            return False
+        provider, profile = self._scope(provider_id)
+        await asyncio.to_thread(
+            lambda: self.store.audit(
+                provider=provider,
+                profile=profile,
+                operation=operation,
+                targets=[case_target(case)],
+                outcome=f"succeeded: {result.verdict.value}",
+                request_id=result.request_id,
+            )
+        )
+        await asyncio.to_thread(self._record_case_run, case, provider, operation, result)
+        return True
+
+    def case_book(self) -> CaseBook:
+        """Cases over this service's store and keyring (blocking: call via to_thread)."""
+        return CaseBook(self.store, self._secrets)
+
+    def _record_case_run(
+        self, case: str, provider: str, operation: str, result: CheckResult
+    ) -> None:
+        book = self.case_book()
+        if not book.exists(case):
+            return
+        score = result.score
+        book.record_run(
+            case,
+            vendor=provider,
+            operation=operation,
+            request_id=result.request_id,
+            verdict=result.verdict.value,
+            score=score.value if score else None,
+            scale=score.scale if score else None,
+            threshold=result.details.get("threshold") if result.details else None,
+            headline=result.headline,
+        )
 
     async def audit_entries(self, provider_id: str | None = None) -> list[AuditEntry]:
         return await asyncio.to_thread(lambda: self.store.audit_entries(provider=provider_id))
@@ -588,6 +647,9 @@ async def open_service(
     secret_store: SecretStore = (
         secrets if secrets is not None else await asyncio.to_thread(open_secret_store)
     )
+    store.checkpoint_signer = await asyncio.to_thread(_checkpoint_signer, secret_store)
+    await asyncio.to_thread(_apply_case_retention, store, secret_store)
+    audit_check = await asyncio.to_thread(verify_audit, store, store.checkpoint_signer)
     service = VerificationService(
         settings_store=SettingsStore(paths.settings_file),
         secrets=secret_store,
@@ -595,7 +657,32 @@ async def open_service(
         network_transport=network_transport,
         modules=modules,
     )
+    service.audit_check = audit_check
     try:
         yield service
     finally:
         await service.aclose()
+
+
+def _checkpoint_signer(secrets: SecretStore) -> CheckpointSigner | None:
+    """The audit checkpoint signer; a keyring failure leaves checkpoints unsigned, not fatal."""
+    from app.workflows.audit import signer_from_secrets
+
+    try:
+        return signer_from_secrets(secrets, create=True)
+    except AppError:
+        log.warning("the keyring refused the audit signing key; checkpoints are unsigned")
+        return None
+
+
+def _apply_case_retention(store: Store, secrets: SecretStore) -> None:
+    """Erase case photos past the retention period, at start-up, and log what was erased."""
+    from app.workflows.cases import CaseBook
+
+    try:
+        erased = CaseBook(store, secrets).apply_retention()
+    except AppError:
+        log.warning("case photo retention could not run: the keyring refused a case key")
+        return
+    if erased:
+        log.info("retention erased the photos of %d closed cases", len(erased))

@@ -2,9 +2,17 @@
 
 - Session registry: every session created or looked up, so sessions stay findable where the
   vendor has no list endpoint (GLAIR, uqudo, Veriff, Azure's `-sessions` family).
-- Audit trail: append-only (triggers refuse UPDATE and DELETE). It records who did what to
-  which id and how it ended; never an image, a secret or a person's name.
+- Audit trail: append-only (triggers refuse UPDATE and DELETE) and hash-chained: each entry
+  carries the SHA-256 of its canonical encoding, which includes the previous entry's hash, and
+  checkpoints (count + head hash) are written to a file beside the database on close, so an
+  edit, removal, insertion or reordering shows up in `app.workflows.audit.verify`. It records
+  who did what to which id and how it ended; never an image, a secret or a person's name.
 - Rate ledger: timestamps of rate-limited actions (Veriff deletions), so limits survive restarts.
+- Cases: case rows, their timeline items (pairs, runs, notes, decisions) and AES-GCM photo
+  ciphertext; the logic lives in `app.workflows.cases`, this module only keeps the rows.
+
+One module (over 600 lines) because one connection and one lock serialise every write; each
+part keeps to its own section so the parts stay separable.
 
 WAL journal with synchronous=FULL: an audit row that was reported written survives a power cut.
 Methods block briefly; the service calls them through asyncio.to_thread.
@@ -12,14 +20,20 @@ Methods block briefly; the service calls them through asyncio.to_thread.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import hashlib
+import hmac
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from app.domain import AuditEntry, SessionRecord
 
@@ -83,13 +97,25 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        # Erased case photos must not linger in free pages.
+        self._db.execute("PRAGMA secure_delete=ON")
+        missing_triggers = self._missing_audit_triggers()
         self._db.executescript(SCHEMA)
         self._db.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
             (SCHEMA_VERSION,),
         )
+        self._migrate_audit_chain()
+        self._db.executescript(CASES_SCHEMA)
+        self.checkpoint_signer: CheckpointSigner | None = None
+        if missing_triggers:
+            self._record_missing_triggers(missing_triggers)
 
-    def close(self) -> None:
+    def close(self, *, checkpoint: bool = True) -> None:
+        """Close, first writing an audit checkpoint (skipped to avoid blessing a bad trail)."""
+        if checkpoint:
+            with contextlib.suppress(sqlite3.Error, OSError):
+                self.write_checkpoint()
         with self._lock:
             self._db.close()
 
@@ -221,18 +247,17 @@ class Store:
         request_id: str | None = None,
     ) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO audit (time_utc, os_user, provider, profile, operation, targets, "
-                "outcome, request_id) VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    _now().isoformat(),
-                    _os_user(),
-                    provider,
-                    profile,
-                    operation,
-                    json.dumps(list(targets)),
-                    outcome,
-                    request_id,
+            _append_audit(
+                db,
+                AuditEntry(
+                    time_utc=_now(),
+                    os_user=_os_user(),
+                    provider=provider,
+                    profile=profile,
+                    operation=operation,
+                    targets=tuple(targets),
+                    outcome=outcome,
+                    request_id=request_id,
                 ),
             )
 
@@ -262,6 +287,269 @@ class Store:
             )
             for r in rows
         ]
+
+    # --- audit chain: hashes, checkpoints, trigger watch ---------------------------------------
+
+    def _missing_audit_triggers(self) -> list[str]:
+        """Triggers an existing audit table has lost (someone dropped them to edit rows)."""
+        with self._lock:
+            table = self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='audit'"
+            ).fetchone()
+            if table is None:
+                return []
+            present = {
+                r[0]
+                for r in self._db.execute(
+                    "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit'"
+                )
+            }
+        return [name for name in AUDIT_TRIGGERS if name not in present]
+
+    def _record_missing_triggers(self, missing: Sequence[str]) -> None:
+        # SCHEMA has just re-created them; say so in the chain itself and in meta, so that
+        # verify reports the store as tampered instead of the repair going unnoticed.
+        found = _now().isoformat()
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_triggers_missing', ?)",
+                (json.dumps({"time": found, "triggers": list(missing)}),),
+            )
+        self.audit(
+            provider="facedesk",
+            profile="",
+            operation=TRIGGERS_MISSING_OPERATION,
+            targets=list(missing),
+            outcome="re-created",
+        )
+
+    def _migrate_audit_chain(self) -> None:
+        """Add `prev_hash`/`hash` to a schema-1 audit table and chain its rows in id order."""
+        with self._tx() as db:
+            columns = {r[1] for r in db.execute("PRAGMA table_info(audit)")}
+            if "hash" in columns:
+                return
+            db.execute("ALTER TABLE audit ADD COLUMN prev_hash TEXT")
+            db.execute("ALTER TABLE audit ADD COLUMN hash TEXT")
+            # The only UPDATE the trail ever sees: filling the new columns, in this transaction.
+            db.execute("DROP TRIGGER IF EXISTS audit_no_update")
+            previous = GENESIS_HASH
+            rows = db.execute(f"SELECT id, {_AUDIT_COLUMNS} FROM audit ORDER BY id").fetchall()
+            for row in rows:
+                digest = audit_entry_hash(row[0], _audit_entry(row[1:]), previous)
+                db.execute(
+                    "UPDATE audit SET prev_hash=?, hash=? WHERE id=?", (previous, digest, row[0])
+                )
+                previous = digest
+            db.execute(AUDIT_NO_UPDATE_TRIGGER)
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_chain_version', '1')"
+            )
+
+    @property
+    def checkpoint_file(self) -> Path | None:
+        """Where checkpoints go: beside the database, outside it (None for `:memory:`)."""
+        if self.path == ":memory:":
+            return None
+        return Path(self.path).with_name(CHECKPOINT_FILE_NAME)
+
+    def audit_head(self) -> tuple[int, str]:
+        """(entry count, hash of the newest entry); (0, GENESIS_HASH) for an empty trail."""
+        with self._lock:
+            count = self._db.execute("SELECT count(*) FROM audit").fetchone()[0]
+            row = self._db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        return int(count), (row[0] if row and row[0] else GENESIS_HASH)
+
+    def audit_chain_rows(self) -> list[AuditChainRow]:
+        """Every audit row with its id and stored hashes, oldest first, for verification."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT id, {_AUDIT_COLUMNS}, prev_hash, hash FROM audit ORDER BY id"
+            ).fetchall()
+        return [
+            AuditChainRow(
+                entry_id=int(r[0]), entry=_audit_entry(r[1:9]), prev_hash=r[9], hash=r[10]
+            )
+            for r in rows
+        ]
+
+    def audit_triggers_missing(self) -> str | None:
+        """When the append-only triggers were found dropped (an ISO time), or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM meta WHERE key='audit_triggers_missing'"
+            ).fetchone()
+        return str(json.loads(row[0])["time"]) if row else None
+
+    def write_checkpoint(self, signer: CheckpointSigner | None = None) -> dict[str, object] | None:
+        """Append (count, head, time[, signature]) to the checkpoint file unless unchanged."""
+        target = self.checkpoint_file
+        if target is None:
+            return None
+        count, head = self.audit_head()
+        existing = read_checkpoints(target)
+        if existing and existing[-1].get("count") == count and existing[-1].get("head") == head:
+            return existing[-1]
+        if count == 0:
+            return None
+        checkpoint: dict[str, object] = {
+            "count": count,
+            "head": head,
+            "time": _now().isoformat(),
+        }
+        use = signer or self.checkpoint_signer
+        if use is not None:
+            checkpoint["signature"] = use.sign(checkpoint_message(checkpoint))
+            checkpoint["key_id"] = use.key_id
+        with target.open("a", encoding="utf-8") as stream:
+            stream.write(json.dumps(checkpoint, sort_keys=True) + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+        return checkpoint
+
+    # --- cases (rows only; app.workflows.cases holds the rules) --------------------------------
+
+    def insert_case(self, reference: str, *, keep_photos: bool, tags: Sequence[str]) -> bool:
+        """Create a case row; False when the reference is taken."""
+        now = _now().isoformat()
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO cases (reference, state, tags, keep_photos, created_at, "
+                "updated_at) VALUES (?, 'open', ?, ?, ?, ?)",
+                (reference, json.dumps(sorted(set(tags))), int(keep_photos), now, now),
+            )
+        return cursor.rowcount == 1
+
+    def case_row(self, reference: str) -> dict[str, object] | None:
+        rows = self._case_rows("WHERE reference=?", (reference,))
+        return rows[0] if rows else None
+
+    def case_rows(self) -> list[dict[str, object]]:
+        return self._case_rows("ORDER BY created_at DESC", ())
+
+    def _case_rows(self, where: str, args: Sequence[object]) -> list[dict[str, object]]:
+        with self._lock:
+            cursor = self._db.execute(
+                "SELECT reference, state, tags, keep_photos, created_at, updated_at, closed_at, "
+                f"photos_erased_at FROM cases {where}",
+                tuple(args),
+            )
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        result = []
+        for row in rows:
+            record = dict(zip(names, row, strict=True))
+            record["tags"] = json.loads(str(record["tags"]))
+            record["keep_photos"] = bool(record["keep_photos"])
+            result.append(record)
+        return result
+
+    def update_case(self, reference: str, **fields: object) -> None:
+        """Set columns of a case (state, tags, keep_photos, closed_at, photos_erased_at)."""
+        allowed = {"state", "tags", "keep_photos", "closed_at", "photos_erased_at"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"not case columns: {sorted(unknown)}")
+        values = {k: json.dumps(v) if k == "tags" else v for k, v in fields.items()}
+        values["updated_at"] = _now().isoformat()
+        assignments = ", ".join(f"{k}=?" for k in values)
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE cases SET {assignments} WHERE reference=?",
+                (*values.values(), reference),
+            )
+
+    def add_case_item(
+        self,
+        reference: str,
+        kind: str,
+        payload: Mapping[str, object],
+        *,
+        parent_id: int | None = None,
+    ) -> int:
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO case_items (reference, kind, time_utc, operator, parent_id, payload) "
+                "VALUES (?,?,?,?,?,?)",
+                (
+                    reference,
+                    kind,
+                    _now().isoformat(),
+                    _os_user(),
+                    parent_id,
+                    json.dumps(dict(payload), sort_keys=True),
+                ),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def case_items(self, reference: str) -> list[dict[str, object]]:
+        """Timeline rows of a case, oldest first, payload decoded."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, kind, time_utc, operator, parent_id, payload FROM case_items "
+                "WHERE reference=? ORDER BY id",
+                (reference,),
+            ).fetchall()
+        return [
+            {
+                "id": r[0],
+                "kind": r[1],
+                "time_utc": r[2],
+                "operator": r[3],
+                "parent_id": r[4],
+                "payload": json.loads(r[5]),
+            }
+            for r in rows
+        ]
+
+    def put_case_photo(
+        self,
+        reference: str,
+        *,
+        fingerprint: str,
+        role: str,
+        media_type: str,
+        nonce: bytes,
+        ciphertext: bytes,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO case_photos (reference, fingerprint, role, media_type, "
+                "nonce, ciphertext, created_at) VALUES (?,?,?,?,?,?,?)",
+                (reference, fingerprint, role, media_type, nonce, ciphertext, _now().isoformat()),
+            )
+
+    def case_photo_rows(self, reference: str) -> list[tuple[str, str, str, bytes, bytes]]:
+        """(fingerprint, role, media type, nonce, ciphertext) in the order they were kept."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT fingerprint, role, media_type, nonce, ciphertext FROM case_photos "
+                "WHERE reference=? ORDER BY created_at, rowid",
+                (reference,),
+            ).fetchall()
+        return [(r[0], r[1], r[2], bytes(r[3]), bytes(r[4])) for r in rows]
+
+    def delete_case_photos(self, reference: str) -> int:
+        """Delete a case's ciphertext and flush the WAL so no copy of the pages remains."""
+        with self._tx() as db:
+            cursor = db.execute("DELETE FROM case_photos WHERE reference=?", (reference,))
+        with self._lock:
+            # secure_delete zeroes the freed pages; truncating the WAL drops its old frames.
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(cursor.rowcount)
+
+    def audit_rows_naming(self, target: str) -> list[AuditChainRow]:
+        """Audit rows whose targets include exactly `target` (e.g. "case:REF"), oldest first."""
+        return [r for r in self.audit_chain_rows() if target in r.entry.targets]
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     # --- rate ledger ---------------------------------------------------------------------------
 
@@ -293,3 +581,169 @@ def _session(row: Sequence[str]) -> SessionRecord:
         label=row[7],
         extra=json.loads(row[8]),
     )
+
+
+CASES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cases (
+    reference TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '[]',
+    keep_photos INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    closed_at TEXT,
+    photos_erased_at TEXT
+);
+CREATE TABLE IF NOT EXISTS case_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    reference TEXT NOT NULL REFERENCES cases (reference),
+    kind TEXT NOT NULL,
+    time_utc TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    parent_id INTEGER REFERENCES case_items (id),
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS case_items_by_case ON case_items (reference, id);
+CREATE TABLE IF NOT EXISTS case_photos (
+    reference TEXT NOT NULL REFERENCES cases (reference),
+    fingerprint TEXT NOT NULL,
+    role TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    nonce BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (reference, fingerprint)
+);
+"""
+
+# --- audit chain: canonical encoding ------------------------------------------------------------
+
+GENESIS_HASH = "0" * 64
+CHECKPOINT_FILE_NAME = "audit-checkpoints.jsonl"
+TRIGGERS_MISSING_OPERATION = "audit.triggers_missing"
+AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
+AUDIT_NO_UPDATE_TRIGGER = (
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
+    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
+)
+_AUDIT_COLUMNS = "time_utc, os_user, provider, profile, operation, targets, outcome, request_id"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditChainRow:
+    entry_id: int
+    entry: AuditEntry
+    prev_hash: str | None
+    hash: str | None
+
+
+class CheckpointSigner(Protocol):
+    """Signs checkpoint messages (HMAC-SHA256 under a key from the keyring)."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def sign(self, message: bytes) -> str: ...
+
+    def verify(self, message: bytes, signature: str) -> bool: ...
+
+
+class HmacCheckpointSigner:
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    @property
+    def key_id(self) -> str:
+        # Names the key without revealing it, so a verifier can say which key signed.
+        return (
+            "hmac-sha256:" + hashlib.sha256(b"facedesk-checkpoint-key" + self._key).hexdigest()[:16]
+        )
+
+    def sign(self, message: bytes) -> str:
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def verify(self, message: bytes, signature: str) -> bool:
+        return hmac.compare_digest(self.sign(message), signature)
+
+
+def canonical_audit_encoding(entry_id: int, entry: AuditEntry, prev_hash: str) -> bytes:
+    """Sorted-key compact UTF-8 JSON of the entry, its id and the previous hash."""
+    document = {
+        "id": entry_id,
+        "time_utc": entry.time_utc.isoformat(),
+        "os_user": entry.os_user,
+        "provider": entry.provider,
+        "profile": entry.profile,
+        "operation": entry.operation,
+        "targets": list(entry.targets),
+        "outcome": entry.outcome,
+        "request_id": entry.request_id,
+        "prev_hash": prev_hash,
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def audit_entry_hash(entry_id: int, entry: AuditEntry, prev_hash: str) -> str:
+    return hashlib.sha256(canonical_audit_encoding(entry_id, entry, prev_hash)).hexdigest()
+
+
+def checkpoint_message(checkpoint: Mapping[str, object]) -> bytes:
+    """The signed part of a checkpoint: count, head and time."""
+    signed = {k: checkpoint[k] for k in ("count", "head", "time")}
+    return json.dumps(signed, sort_keys=True, separators=(",", ":")).encode()
+
+
+def read_checkpoints(path: Path) -> list[dict[str, object]]:
+    """Checkpoints in file order; a line that is not a JSON object is kept as {"invalid": line}."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    result: list[dict[str, object]] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            value = None
+        result.append(value if isinstance(value, dict) else {"invalid": line})
+    return result
+
+
+def _audit_entry(row: Sequence[str]) -> AuditEntry:
+    return AuditEntry(
+        time_utc=datetime.fromisoformat(row[0]),
+        os_user=row[1],
+        provider=row[2],
+        profile=row[3],
+        operation=row[4],
+        targets=tuple(json.loads(row[5])),
+        outcome=row[6],
+        request_id=row[7],
+    )
+
+
+def _append_audit(db: sqlite3.Connection, entry: AuditEntry) -> str:
+    """Insert the entry chained to the newest one (inside the caller's transaction)."""
+    last = db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    entry_id = (int(last[0]) + 1) if last else 1
+    previous = (last[1] or GENESIS_HASH) if last else GENESIS_HASH
+    digest = audit_entry_hash(entry_id, entry, previous)
+    db.execute(
+        f"INSERT INTO audit (id, {_AUDIT_COLUMNS}, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            entry_id,
+            entry.time_utc.isoformat(),
+            entry.os_user,
+            entry.provider,
+            entry.profile,
+            entry.operation,
+            json.dumps(list(entry.targets)),
+            entry.outcome,
+            entry.request_id,
+            previous,
+            digest,
+        ),
+    )
+    return digest

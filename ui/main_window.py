@@ -6,6 +6,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -17,14 +18,17 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME
+from app.domain import CheckResult
 from app.services import VerificationService
 from ui.dialogs.about_dialog import AboutDialog, app_icon
 from ui.errors import ErrorPresenter, StatusBanner
+from ui.panels.base import Panel
 from ui.panels.compare import TITLE as COMPARE_TITLE
 from ui.panels.compare import ComparePanel
 from ui.provider_tab import ProviderTab
 from ui.tasks import TaskRunner
 from ui.theme import apply_theme
+from ui.widgets.result_card import RESULT_LISTENERS
 
 COMPARE_TAB = "compare"  # the --tab name and the remembered tab of the Compare view
 EMPTY_STATE = (
@@ -130,6 +134,15 @@ class MainWindow(QMainWindow):
         self._build_menus()
         for warning in service.startup_warnings:
             self.presenter.info(warning, severity="warning")
+        RESULT_LISTENERS.append(self._on_result_shown)
+        self.case_status = QLabel()
+        self.statusBar().addWidget(self.case_status)
+        self.set_active_case(service.active_case)
+        check = service.audit_check
+        if check is not None and not check.ok:
+            self.presenter.info(
+                f"The audit trail failed verification: {check.summary}", severity="error"
+            )
         self._restore_geometry()
 
     def _build_menus(self) -> None:
@@ -151,6 +164,9 @@ class MainWindow(QMainWindow):
         audit_action = QAction("&Audit trail…", self)
         audit_action.triggered.connect(self.open_audit_trail)
         tools_menu.addAction(audit_action)
+        cases_action = QAction("&Cases…", self)
+        cases_action.triggered.connect(self.open_cases)
+        tools_menu.addAction(cases_action)
         registry_action = QAction("&Session registry…", self)
         registry_action.triggered.connect(self.open_registry)
         tools_menu.addAction(registry_action)
@@ -172,6 +188,57 @@ class MainWindow(QMainWindow):
 
         dialog = AuditDialog(self.service, self.tasks, self)
         dialog.open()
+
+    def open_cases(self) -> QDialog:
+        from ui.dialogs.case_dialog import CaseDialog
+
+        dialog = CaseDialog(
+            self.service, self.tasks, self.set_active_case, self.current_pair, parent=self
+        )
+        dialog.open()
+        return dialog
+
+    def current_pair(self) -> list[tuple[str, bytes, str]]:
+        """The current tab's prepared (metadata-stripped) ID photo and selfie, for a case."""
+        current = self.tabs.currentWidget()
+        if not isinstance(current, ProviderTab):
+            return []
+        pair = []
+        for role, slot in (("id", current.images.id_photo), ("selfie", current.images.selfie)):
+            image = slot.prepared
+            if image is not None:
+                pair.append((role, image.data, image.mime_type))
+        return pair
+
+    def _on_result_shown(self, card: QWidget, result: CheckResult) -> None:
+        """A result shown in this window while a case is active joins the case's timeline."""
+        try:
+            if self.service.active_case is None or not self.isAncestorOf(card):
+                return
+        except RuntimeError:  # this window was deleted without closing: stop listening
+            RESULT_LISTENERS.remove(self._on_result_shown)
+            return
+        tab, panel = None, None
+        widget = card.parentWidget()
+        while widget is not None and tab is None:
+            if isinstance(widget, Panel) and panel is None:
+                panel = widget
+            if isinstance(widget, ProviderTab):
+                tab = widget
+            widget = widget.parentWidget()
+        if tab is None:
+            return
+        operation = panel.title if panel is not None else "check"
+        self.tasks.start(
+            f"case:attach:{id(result)}",
+            self.service.attach_check_to_active_case(tab.provider_id, operation, result),
+            cancellable=False,
+        )
+
+    def set_active_case(self, reference: str | None) -> None:
+        """Show the active case in the title and the status bar."""
+        self.setWindowTitle(f"{APP_NAME} — case {reference}" if reference else APP_NAME)
+        self.case_status.setText(f"Active case: {reference}" if reference else "")
 
     def open_registry(self) -> None:
         from ui.dialogs.registry_dialog import RegistryDialog
@@ -208,6 +275,8 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.compare_panel)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._on_result_shown in RESULT_LISTENERS:
+            RESULT_LISTENERS.remove(self._on_result_shown)
         state = QSettings()
         state.setValue("window/geometry", self.saveGeometry())
         current = self.tabs.currentWidget()

@@ -23,6 +23,8 @@ EXIT_USAGE = 2
 COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("app.cli.prepare", "prepare images for a vendor's upload rules"),
     "compare": ("app.cli.compare", "face match one ID photo and selfie on every vendor"),
+    "audit": ("app.cli.audit", "verify the tamper-evident audit trail, list its entries"),
+    "case": ("app.cli.case", "cases: new, list, show, note, decide, export an evidence report"),
 }
 
 

@@ -1,1 +1,1 @@
-"""Qt-free workflows the window and the command line share (compare, connections, ...)."""
+"""Qt-free workflows the window and the command line share: compare, connections, audit, cases."""

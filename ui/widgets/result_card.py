@@ -7,7 +7,7 @@ details (ids copyable), then the raw JSON.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -33,6 +33,11 @@ VERDICT_WORDS = {
     Verdict.INCONCLUSIVE: "?",
     Verdict.PENDING: "…",
 }
+
+
+# Called with (card, result) after every shown result: the window attaches results to the
+# active case from here, so no vendor panel needs to know about cases.
+RESULT_LISTENERS: list[Callable[[QWidget, CheckResult], None]] = []
 
 
 class ResultCard(QFrame):
@@ -137,6 +142,8 @@ class ResultCard(QFrame):
             self.raw.setPlainText(json.dumps(result.raw, indent=2, ensure_ascii=False))
             self.raw_toggle.show()
             self.copy_raw.show()
+        for listener in list(RESULT_LISTENERS):
+            listener(self, result)
 
     def _on_raw_toggled(self, shown: bool) -> None:
         self.raw.setVisible(shown)

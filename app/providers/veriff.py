@@ -42,7 +42,14 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import json_body, parse_retry_after, request_id_of, send
+from app.http import (
+    JSON_REPLY_CAP,
+    MEDIA_REPLY_CAP,
+    json_body,
+    parse_retry_after,
+    request_id_of,
+    send,
+)
 from app.models.veriff import (
     DELETABLE_STATUSES,
     DELETE_LIMITS,
@@ -352,10 +359,11 @@ class VeriffProvider:
         payload: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         auto_retry: bool = True,
+        max_reply_bytes: int = JSON_REPLY_CAP,
     ) -> tuple[httpx.Response, tuple[str, ...]]:
         """Send one signed request; return the 2xx response and its signature warnings."""
         auth, secret = await self._auth()
-        kwargs: dict[str, Any] = {"auth": auth}
+        kwargs: dict[str, Any] = {"auth": auth, "max_reply_bytes": max_reply_bytes}
         all_headers = dict(headers or {})
         if payload is not None:
             # Serialise once; VeriffAuth signs request.content, which is these very bytes.
@@ -719,7 +727,11 @@ class VeriffProvider:
     async def download_media(self, media_id: str) -> MediaContent:
         mid = _checked_id(media_id, "download media")
         response, warnings = await self._call(
-            "GET", f"/media/{mid}", operation="download media", template="/v1/media/{id}"
+            "GET",
+            f"/media/{mid}",
+            operation="download media",
+            template="/v1/media/{id}",
+            max_reply_bytes=MEDIA_REPLY_CAP,
         )
         return MediaContent(
             media_id=mid,

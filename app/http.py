@@ -240,8 +240,9 @@ class VendorTransport(httpx.AsyncBaseTransport):
             request.url.port,
         )
         if not same_origin:
+            where = f"{target.host}:{target.port}" if target.port else target.host or "?"
             raise UnexpectedResponse(
-                f"The vendor redirected the request to another address ({target.host or '?'}). "
+                f"The vendor redirected the request to another address ({where}). "
                 "FaceDesk does not follow redirects to other hosts, so nothing was sent there. "
                 "Check the base URL in the connection settings."
             )

@@ -122,17 +122,38 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def is_literal_loopback(host: str) -> bool:
+    """127.0.0.0/8 or ::1 written as an address: a name like `localhost` can be re-pointed."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def require_secure_url(url: httpx.URL | str, *, allow_plain_http: bool = False) -> None:
-    """Refuse plain http to anything but loopback; TLS verification can never be turned off."""
-    parsed = httpx.URL(url)
+    """Refuse user-info in a URL, and plain http to anything but a literal loopback address.
+
+    TLS verification can never be turned off. `user:pass@` in a base URL would be stored in
+    settings.toml and sent as Basic auth, so it is refused rather than stripped.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ConfigurationError("That is not a valid URL. Check it and try again.") from exc
+    if parsed.userinfo:
+        raise ConfigurationError(
+            "The URL contains a user name or password (the part before “@”). FaceDesk keeps "
+            "credentials only in the system keyring: remove it from the URL and enter the "
+            "credentials in their own fields."
+        )
     if parsed.scheme == "https":
         return
-    if parsed.scheme == "http" and (allow_plain_http or is_loopback_host(parsed.host)):
+    if parsed.scheme == "http" and (allow_plain_http or is_literal_loopback(parsed.host)):
         return
     raise ConfigurationError(
         f"FaceDesk only talks to {parsed.host or 'this address'} over https. "
         "Change the URL to start with https:// (plain http is allowed only for "
-        "127.0.0.1 / localhost, e.g. the sandbox)."
+        "the loopback addresses 127.0.0.1 and [::1], e.g. the sandbox)."
     )
 
 

@@ -185,6 +185,46 @@ class VerificationService:
         await asyncio.to_thread(self._settings_store.save, self._settings)
         await self._drop_live(profile.provider, profile.name)
 
+    async def rename_profile(self, provider_id: str, old_name: str, new_name: str) -> None:
+        """Rename a saved connection, moving its keyring entries and registry rows with it.
+
+        Credentials are copied to the new name before the old entries are deleted, so a failure
+        half-way leaves them readable under one of the two names (Veriff's shared secret is
+        shown only once by Veriff and cannot be typed again).
+        """
+        new_name = new_name.strip()
+        profile = self._settings.profile(provider_id, old_name)
+        if profile is None:
+            raise ConfigurationError(f"There is no connection named {old_name!r}.")
+        if new_name == old_name:
+            return
+        if not new_name or new_name == SANDBOX:
+            raise ConfigurationError("Give the connection a name other than “Sandbox”.")
+        if self._settings.profile(provider_id, new_name) is not None:
+            raise ConfigurationError(
+                f"A connection named “{new_name}” already exists. Choose another name."
+            )
+        info = self.info(provider_id)
+        old_key = self._profile_key(provider_id, old_name)
+        new_key = self._profile_key(provider_id, new_name)
+        moved: list[str] = []
+        for field in info.credential_fields:
+            value = await asyncio.to_thread(self._secrets.get, old_key, field.name)
+            if value:
+                await asyncio.to_thread(self._secrets.set, new_key, field.name, value)
+                moved.append(field.name)
+        was_active = self._settings.active_connection(provider_id) == old_name
+        renamed = ConnectionProfile(provider_id, new_name, dict(profile.fields))
+        settings = self._settings.without_profile(provider_id, old_name).with_profile(renamed)
+        if was_active:
+            settings = settings.with_active(provider_id, new_name)
+        self._settings = settings
+        await asyncio.to_thread(self._settings_store.save, self._settings)
+        await asyncio.to_thread(self.store.rename_profile, provider_id, old_name, new_name)
+        for name in moved:
+            await asyncio.to_thread(self._secrets.delete, old_key, name)
+        await self._drop_live(provider_id, old_name)
+
     async def set_connection_option(self, provider_id: str, name: str, value: str) -> None:
         """Change a choice field (e.g. Azure's API version) of the active connection."""
         info = self.info(provider_id)

@@ -201,6 +201,15 @@ class Store:
                 (label, provider, profile, session_id),
             )
 
+    def rename_profile(self, provider: str, old: str, new: str) -> int:
+        """Move a connection's registry rows to its new name; returns how many moved."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE OR REPLACE sessions SET profile=? WHERE provider=? AND profile=?",
+                (new, provider, old),
+            )
+            return int(cursor.rowcount)
+
     def forget_session(self, provider: str, profile: str, session_id: str) -> None:
         with self._tx() as db:
             db.execute(

@@ -223,7 +223,11 @@ async def test_redirect_to_plain_http_is_refused() -> None:
     [
         ("https://api.vendor.example/v1", True),
         ("http://127.0.0.1:8765/glair", True),
-        ("http://localhost:8765/glair", True),
+        # A name can be re-pointed (hosts file, DNS search domain): only literal addresses.
+        ("http://localhost:8765/glair", False),
+        ("http://127.0.0.2:8765/glair", True),
+        ("https://user:pass@api.vendor.example/v1", False),
+        ("https://key@api.vendor.example/v1", False),
         ("http://[::1]:8765/glair", True),
         ("http://api.vendor.example/v1", False),
         ("http://10.0.0.5/v1", False),
@@ -234,7 +238,7 @@ def test_https_is_required_except_for_loopback(url: str, allowed: bool) -> None:
     if allowed:
         require_secure_url(url)
     else:
-        with pytest.raises(ConfigurationError, match="https"):
+        with pytest.raises(ConfigurationError, match=r"https|user name"):
             require_secure_url(url)
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -514,16 +516,24 @@ class VerificationService:
         targets: Sequence[str],
         call: Callable[[], Awaitable[T]],
     ) -> T:
-        """Run a consequential operation with its attempt and its outcome in the audit trail."""
+        """Run a consequential operation with its attempt and its outcome in the audit trail.
+
+        Audit entries carry ids and fingerprints only (see `audit_targets`). A create has no
+        id yet: what the operator typed for it (Veriff's vendorData may hold personal data) is
+        never a target; the entry names the created object's id once the vendor gave one.
+        """
         provider, profile = self._scope(provider_id)
+        creating = operation.startswith("create")
+        stored = [NEW_OBJECT_TARGET] if creating else audit_targets(targets)
 
         def write(outcome: str, request_id: str | None = None) -> Awaitable[None]:
+            recorded = list(stored)
             return asyncio.to_thread(
                 lambda: self.store.audit(
                     provider=provider,
                     profile=profile,
                     operation=operation,
-                    targets=targets,
+                    targets=recorded,
                     outcome=outcome,
                     request_id=request_id,
                 )
@@ -542,7 +552,15 @@ class VerificationService:
         except Exception:
             await write("failed: unexpected error")
             raise
-        await write("succeeded", getattr(result, "request_id", None))
+        if creating:
+            created = getattr(result, "session_id", None) or getattr(result, "id", None)
+            if isinstance(created, str) and created:
+                stored[:] = audit_targets([created])
+        outcome = getattr(result, "audit_outcome", None)
+        await write(
+            outcome if isinstance(outcome, str) else "succeeded",
+            getattr(result, "request_id", None),
+        )
         return result
 
     async def audit_entries(self, provider_id: str | None = None) -> list[AuditEntry]:
@@ -573,6 +591,27 @@ class VerificationService:
             with contextlib.suppress(Exception):
                 await client.aclose()
         await asyncio.to_thread(self.store.close)
+
+
+NEW_OBJECT_TARGET = "(new)"
+_ID_SHAPED = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def audit_targets(targets: Sequence[str]) -> list[str]:
+    """Targets as the audit trail may hold them: an id as it is, anything else fingerprinted.
+
+    An id is letters, digits and `._:-` (no spaces, `@` or other text that could be a name,
+    an e-mail address or a note); anything else becomes `sha256:<12 hex>`, enough to match an
+    entry against a known value without storing the value.
+    """
+    kept: list[str] = []
+    for target in targets:
+        text = target.strip()
+        if _ID_SHAPED.fullmatch(text):
+            kept.append(text)
+        else:
+            kept.append("sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12])
+    return kept
 
 
 @contextlib.asynccontextmanager

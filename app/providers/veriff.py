@@ -22,6 +22,7 @@ import logging
 import re
 import time
 import uuid
+import weakref
 from collections.abc import Generator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -1035,15 +1036,18 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-_DELETION_LOCKS: dict[str, asyncio.Lock] = {}
+_DELETION_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _deletion_lock(scope: str) -> asyncio.Lock:
-    """One lock per integration (per event loop run), so its deletes are serialized."""
-    lock = _DELETION_LOCKS.get(scope)
-    if lock is None:
-        lock = _DELETION_LOCKS[scope] = asyncio.Lock()
-    return lock
+    """One lock per integration and event loop, so deletes of one integration are serialized.
+
+    Module-wide rather than per client: two connections with the same API key share it.
+    """
+    locks = _DELETION_LOCKS.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(scope, asyncio.Lock())
 
 
 def _definitely_not_deleted(exc: AppError) -> bool:

@@ -219,6 +219,12 @@ _BY_CODE: dict[str, tuple[type[ProviderError], str]] = {
     ),
 }
 
+_LIVENESS_FORBIDDEN = (
+    "Azure did not allow this liveness operation for these credentials. Check that the "
+    "resource offers Face liveness in its region and that the key or token has the role for "
+    "liveness sessions (for a token: Cognitive Services Face Session Creator)."
+)
+
 _BY_STATUS: dict[int, tuple[type[ProviderError], str]] = {
     401: _BY_CODE["401"],
     403: (
@@ -271,7 +277,10 @@ def error_for(response: httpx.Response, operation: str) -> AppError:
             cls=ProviderUnavailable,
         )
     cls: type[ProviderError]
-    if code in _BY_CODE and (status != 401 or code == "401"):
+    if status == 403 and "liveness" in operation:
+        # Limited Access gates face ids, verify and identify; liveness has its own rules.
+        cls, message = PermissionDenied, _LIVENESS_FORBIDDEN
+    elif code in _BY_CODE and (status != 401 or code == "401"):
         cls, message = _BY_CODE[code]
     elif status in _BY_STATUS:
         cls, message = _BY_STATUS[status]

@@ -424,6 +424,13 @@ class VeriffProvider:
         cls: type[AppError]
         if code is not None and code in _CODE_ERRORS:
             cls, message = _CODE_ERRORS[code]
+        elif status == 409 and operation != "upload media":
+            # The 409 table text is about adding media; other operations get their own words.
+            cls, message = (
+                RequestRejected,
+                f"Veriff refused to {operation} because of the session's current state. Reload "
+                "the session to see its status, then try again.",
+            )
         elif status in _STATUS_ERRORS:
             cls, message = _STATUS_ERRORS[status]
         else:

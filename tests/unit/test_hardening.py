@@ -9,7 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from app.errors import AppError, UnexpectedResponse, ValidationError
+from app.domain import EncodedImage, ImageFormat
+from app.errors import (
+    AppError,
+    PermissionDenied,
+    RequestRejected,
+    UnexpectedResponse,
+    ValidationError,
+)
 from app.http import (
     JSON_REPLY_CAP,
     MAX_JSON_DEPTH,
@@ -20,8 +27,10 @@ from app.http import (
     send,
     vendor_path,
 )
+from app.models.azure_face import SessionKind as AzureKind
+from app.models.azure_face import SessionOptions
 from app.models.glair import SessionKind as GlairKind
-from app.providers import azure_face, glair, uqudo
+from app.providers import azure_face, glair, uqudo, veriff
 from app.providers.base import ProviderContext, error_body
 from app.store import Store
 
@@ -61,13 +70,17 @@ def test_vendor_path_needs_every_placeholder() -> None:
         vendor_path("g/{group_id}/p/{person_id}", group_id="g")
 
 
-def provider(module: ModuleType, tmp_path: Path) -> tuple[Any, list[httpx.Request]]:
+def provider(
+    module: ModuleType, tmp_path: Path, reply: httpx.Response | None = None
+) -> tuple[Any, list[httpx.Request]]:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         if request.url.path.endswith("/api/oauth/token"):
             return httpx.Response(200, json={"access_token": "t", "expires_in": 300})
+        if reply is not None:
+            return httpx.Response(reply.status_code, headers=reply.headers, content=reply.content)
         return httpx.Response(200, json={})
 
     info = module.INFO
@@ -217,3 +230,31 @@ async def test_an_over_long_url_is_a_typed_error_not_invalid_url() -> None:
                 path_template="/x",
             )
     assert info.value.provider == "Vendor"
+
+
+async def test_veriff_409_on_read_decision_does_not_speak_of_media(tmp_path: Path) -> None:
+    client, _seen = provider(veriff, tmp_path, httpx.Response(409, json={"status": "fail"}))
+    with pytest.raises(RequestRejected) as info:
+        await client.get_decision("0f8fad5b-d9cb-469f-a165-70867728950e")
+    assert "media" not in info.value.user_message
+    assert "read decision" in info.value.user_message
+
+
+async def test_veriff_409_on_upload_still_explains_media(tmp_path: Path) -> None:
+    client, _seen = provider(veriff, tmp_path, httpx.Response(409, json={"status": "fail"}))
+    image = EncodedImage(b"\xff\xd8\xff" + b"0" * 100, ImageFormat.JPEG, 10, 10)
+    with pytest.raises(RequestRejected, match="media"):
+        await client.upload_media("0f8fad5b-d9cb-469f-a165-70867728950e", image, "face")
+
+
+async def test_azure_403_on_liveness_does_not_speak_of_limited_access(tmp_path: Path) -> None:
+    forbidden = httpx.Response(
+        403, json={"error": {"code": "UnsupportedFeature", "message": "Feature is not supported"}}
+    )
+    client, _seen = provider(azure_face, tmp_path, forbidden)
+    with pytest.raises(PermissionDenied) as info:
+        await client.create_session(AzureKind.LIVENESS, SessionOptions())
+    assert "Limited Access" not in info.value.user_message
+    assert "liveness" in info.value.user_message
+    with pytest.raises(PermissionDenied, match="Limited Access"):
+        await client.verify_faces("f1", "f2")

@@ -49,20 +49,6 @@ log = logging.getLogger("facedesk.http")
 USER_AGENT = f"FaceDesk/{__version__} (+identity-verification desktop)"
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
 REQUEST_ID_HEADERS = ("request-id", "apim-request-id", "x-request-id", "x-ms-request-id")
-# Headers that carry a credential; dropped when a redirect leaves the original host.
-SENSITIVE_HEADERS = frozenset(
-    {
-        "authorization",
-        "x-api-key",
-        "ocp-apim-subscription-key",
-        "x-auth-client",
-        "x-hmac-signature",
-        "x-signature",
-        "vrf-integration-id",
-        "cookie",
-        "uq-session-id",
-    }
-)
 MAX_REDIRECTS = 3
 # Reply caps, in bytes after content decoding (a gzip bomb counts at its unpacked size).
 JSON_REPLY_CAP = 8 * 1024 * 1024

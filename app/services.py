@@ -595,6 +595,7 @@ class VerificationService:
 
 NEW_OBJECT_TARGET = "(new)"
 _ID_SHAPED = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+_FINGERPRINT = re.compile(r"(?:[a-z]+ )?sha256:[0-9a-f]{8,64}")
 
 
 def audit_targets(targets: Sequence[str]) -> list[str]:
@@ -607,7 +608,7 @@ def audit_targets(targets: Sequence[str]) -> list[str]:
     kept: list[str] = []
     for target in targets:
         text = target.strip()
-        if _ID_SHAPED.fullmatch(text):
+        if _ID_SHAPED.fullmatch(text) or _FINGERPRINT.fullmatch(text):
             kept.append(text)
         else:
             kept.append("sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12])

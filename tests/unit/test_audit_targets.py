@@ -24,6 +24,7 @@ def test_ids_are_kept_and_free_text_is_fingerprinted() -> None:
     assert kept[2].startswith("sha256:")
     assert "Jane" not in kept[2]
     assert audit_targets(["jane@example.com"])[0].startswith("sha256:")
+    assert audit_targets(["image sha256:0123456789ab"]) == ["image sha256:0123456789ab"]
 
 
 async def test_veriff_vendor_data_is_never_an_audit_target(

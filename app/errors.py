@@ -7,6 +7,7 @@ AppError(user_message, *, provider=None, operation=None, request_id=None)   retr
 ├── ImageError                undecodable, decompression bomb, too small / too large, wrong format
 ├── CapabilityNotSupported    the provider does not offer this operation
 ├── OperationRefused          FaceDesk itself refused before sending (a rule or a quota)
+│   └── ValidationError       an id or value typed by the operator cannot be sent; names the field
 └── ProviderError             a vendor call failed
     ├── ProviderUnavailable   timeout, network, 5xx                        retryable = True
     │   └── RateLimited       429, with .retry_after (seconds)
@@ -108,6 +109,14 @@ class CapabilityNotSupported(AppError):
 
 class OperationRefused(AppError):
     """FaceDesk refused before sending anything, e.g. a vendor rule or a local quota."""
+
+
+class ValidationError(OperationRefused):
+    """A value cannot be sent as it is (e.g. an id of `..`); `field` names the input to fix."""
+
+    def __init__(self, user_message: str, *, field: str, **kwargs: object) -> None:
+        super().__init__(user_message, **kwargs)  # type: ignore[arg-type]  # same keywords as AppError
+        self.field = field
 
 
 class ProviderError(AppError):

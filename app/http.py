@@ -8,8 +8,12 @@ Rules (each one has a test that fails without it):
   (a retried POST could create a second vendor session);
 - allow-list logging: method, path template, status, request id, elapsed; never headers,
   bodies, query strings or images;
-- redirects are followed here, not by httpx, so that credentials are dropped when a redirect
-  leaves the original host;
+- redirects are followed here, not by httpx: only GET/HEAD, only to the same origin (scheme,
+  host, port), at most 3; any other redirect ends in `UnexpectedResponse` naming the host it
+  pointed to, so no body and no credential ever reaches another origin;
+- replies are streamed under a byte cap (JSON 8 MB, media 64 MB, per call) and JSON is parsed
+  with a nesting limit, so a hostile reply ends in `UnexpectedResponse`, never a crash;
+- every vendor path is built by `vendor_path` from a template and validated ids;
 - `https` is required for every host that is not loopback. The in-process sandbox is the one
   exception, and it never touches a network.
 """
@@ -19,38 +23,40 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ipaddress
+import json
 import logging
 import random
+import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from app import __version__
-from app.errors import ConfigurationError, ProviderUnavailable, UnexpectedResponse
+from app.errors import (
+    AppError,
+    ConfigurationError,
+    ProviderUnavailable,
+    UnexpectedResponse,
+    ValidationError,
+)
 
 log = logging.getLogger("facedesk.http")
 
 USER_AGENT = f"FaceDesk/{__version__} (+identity-verification desktop)"
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
 REQUEST_ID_HEADERS = ("request-id", "apim-request-id", "x-request-id", "x-ms-request-id")
-# Headers that carry a credential; dropped when a redirect leaves the original host.
-SENSITIVE_HEADERS = frozenset(
-    {
-        "authorization",
-        "x-api-key",
-        "ocp-apim-subscription-key",
-        "x-auth-client",
-        "x-hmac-signature",
-        "x-signature",
-        "vrf-integration-id",
-        "cookie",
-        "uq-session-id",
-    }
-)
-MAX_REDIRECTS = 5
+MAX_REDIRECTS = 3
+# Reply caps, in bytes after content decoding (a gzip bomb counts at its unpacked size).
+JSON_REPLY_CAP = 8 * 1024 * 1024
+MEDIA_REPLY_CAP = 64 * 1024 * 1024
+# Deeper JSON than this is refused: no vendor contract nests beyond a dozen levels.
+MAX_JSON_DEPTH = 64
+MAX_ID_LENGTH = 256
+_REDIRECT_METHODS = frozenset({"GET", "HEAD"})
 # Request extension: set to False for an idempotent call whose every attempt has a cost the
 # caller must count itself (Veriff's rate-limited DELETE), so it is sent exactly once.
 NO_AUTOMATIC_RETRY = "facedesk_auto_retry"
@@ -102,17 +108,38 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def is_literal_loopback(host: str) -> bool:
+    """127.0.0.0/8 or ::1 written as an address: a name like `localhost` can be re-pointed."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def require_secure_url(url: httpx.URL | str, *, allow_plain_http: bool = False) -> None:
-    """Refuse plain http to anything but loopback; TLS verification can never be turned off."""
-    parsed = httpx.URL(url)
+    """Refuse user-info in a URL, and plain http to anything but a literal loopback address.
+
+    TLS verification can never be turned off. `user:pass@` in a base URL would be stored in
+    settings.toml and sent as Basic auth, so it is refused rather than stripped.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ConfigurationError("That is not a valid URL. Check it and try again.") from exc
+    if parsed.userinfo:
+        raise ConfigurationError(
+            "The URL contains a user name or password (the part before “@”). FaceDesk keeps "
+            "credentials only in the system keyring: remove it from the URL and enter the "
+            "credentials in their own fields."
+        )
     if parsed.scheme == "https":
         return
-    if parsed.scheme == "http" and (allow_plain_http or is_loopback_host(parsed.host)):
+    if parsed.scheme == "http" and (allow_plain_http or is_literal_loopback(parsed.host)):
         return
     raise ConfigurationError(
         f"FaceDesk only talks to {parsed.host or 'this address'} over https. "
         "Change the URL to start with https:// (plain http is allowed only for "
-        "127.0.0.1 / localhost, e.g. the sandbox)."
+        "the loopback addresses 127.0.0.1 and [::1], e.g. the sandbox)."
     )
 
 
@@ -155,7 +182,7 @@ class VendorTransport(httpx.AsyncBaseTransport):
                 self._log(request, response, started)
                 return response
             current = next_request
-        raise ProviderUnavailable(
+        raise UnexpectedResponse(
             "The vendor redirected the request too many times. Check the base URL in the "
             "connection settings."
         )
@@ -185,8 +212,7 @@ class VendorTransport(httpx.AsyncBaseTransport):
             wait = advised if advised is not None else self.retry.backoff(attempt, self.clock.rng)
             if not self._may_retry(attempt, wait, deadline):
                 return response
-            await response.aread()
-            await response.aclose()
+            await response.aclose()  # unread: a retried reply's body is never needed
             log.info(
                 "retrying %s after HTTP %d in %.2fs", request.method, response.status_code, wait
             )
@@ -198,36 +224,44 @@ class VendorTransport(httpx.AsyncBaseTransport):
     async def _redirected(
         self, request: httpx.Request, response: httpx.Response
     ) -> httpx.Request | None:
+        """The next request for a followable redirect; raise for any other redirect.
+
+        Only GET/HEAD are followed, and only within the origin (scheme, host, port): a body or
+        credential never reaches a host the operator did not configure.
+        """
         location = response.headers.get("location")
         if not location:
             return None
-        target = request.url.join(location)
+        await response.aclose()  # the redirect's own body is never read
+        try:
+            target = request.url.join(location)
+        except httpx.InvalidURL as exc:
+            raise UnexpectedResponse(
+                "The vendor redirected the request to an address that is not valid. Check the "
+                "base URL in the connection settings."
+            ) from exc
         require_secure_url(target, allow_plain_http=self.allow_plain_http)
         same_origin = (target.scheme, target.host, target.port) == (
             request.url.scheme,
             request.url.host,
             request.url.port,
         )
-        headers = httpx.Headers(
-            [
-                (k, v)
-                for k, v in request.headers.multi_items()
-                if same_origin or k.lower() not in SENSITIVE_HEADERS
-            ]
-        )
-        method = request.method
-        content: bytes | None = request.content if request.method not in ("GET", "HEAD") else None
-        if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
-            method, content = "GET", None
-            for name in ("content-type", "content-length"):
-                if name in headers:
-                    del headers[name]
-        await response.aread()
-        await response.aclose()
+        if not same_origin:
+            where = f"{target.host}:{target.port}" if target.port else target.host or "?"
+            raise UnexpectedResponse(
+                f"The vendor redirected the request to another address ({where}). "
+                "FaceDesk does not follow redirects to other hosts, so nothing was sent there. "
+                "Check the base URL in the connection settings."
+            )
+        if request.method.upper() not in _REDIRECT_METHODS:
+            raise UnexpectedResponse(
+                f"The vendor answered {request.method} with a redirect (HTTP "
+                f"{response.status_code}). FaceDesk does not re-send data after a redirect. "
+                "Check the base URL in the connection settings."
+            )
+        headers = httpx.Headers(request.headers)
         headers.pop("host", None)
-        return httpx.Request(
-            method, target, headers=headers, content=content, extensions=request.extensions
-        )
+        return httpx.Request(request.method, target, headers=headers, extensions=request.extensions)
 
     def _log(self, request: httpx.Request, response: httpx.Response, started: float) -> None:
         template = request.extensions.get("path_template") or "<untemplated>"
@@ -278,18 +312,30 @@ async def send(
     operation: str,
     path_template: str,
     auto_retry: bool = True,
+    max_reply_bytes: int = JSON_REPLY_CAP,
     **kwargs: Any,
 ) -> httpx.Response:
     """Send a request, turning transport failures into `ProviderUnavailable` for the operator.
 
     Besides httpx's per-phase timeouts, the whole exchange is bounded, so a server that
-    trickles bytes forever cannot hold an operation open.
+    trickles bytes forever cannot hold an operation open. The reply is streamed and refused
+    with `UnexpectedResponse` once it passes `max_reply_bytes` (use `MEDIA_REPLY_CAP` for
+    images), so an endless or huge body cannot exhaust memory.
     """
     extensions: dict[str, Any] = {"path_template": path_template, NO_AUTOMATIC_RETRY: auto_retry}
     try:
         async with asyncio.timeout(_overall_limit(client.timeout)):
-            response = await client.request(method, url, extensions=extensions, **kwargs)
-            await response.aread()
+            request = client.build_request(method, url, extensions=extensions, **_build(kwargs))
+            response = await client.send(request, auth=kwargs.get("auth"), stream=True)
+            try:
+                await _read_capped(response, max_reply_bytes, provider, operation)
+            finally:
+                await response.aclose()
+    except AppError as exc:
+        # Raised inside the transport (redirect refused), which knows neither name.
+        exc.provider = exc.provider or provider
+        exc.operation = exc.operation or operation
+        raise
     except (httpx.TimeoutException, TimeoutError) as exc:
         raise ProviderUnavailable(
             f"{provider} did not answer in time. Check your network and try again; if it keeps "
@@ -307,6 +353,20 @@ async def send(
             provider=provider,
             operation=operation,
         ) from exc
+    except httpx.InvalidURL as exc:
+        raise ConfigurationError(
+            f"The address for this {provider} request is not valid. Check the base URL in the "
+            "connection settings.",
+            provider=provider,
+            operation=operation,
+        ) from exc
+    except httpx.DecodingError as exc:
+        raise UnexpectedResponse(
+            f"{provider} sent a reply FaceDesk cannot read (its compression is broken). Try "
+            "again; if it persists, copy the details for support.",
+            provider=provider,
+            operation=operation,
+        ) from exc
     except httpx.TransportError as exc:
         raise ProviderUnavailable(
             f"Could not reach {provider} (the connection failed or was dropped). Check the base "
@@ -317,31 +377,145 @@ async def send(
     return response
 
 
+_REQUEST_KEYWORDS = ("content", "data", "files", "json", "params", "headers", "cookies", "timeout")
+
+
+def _build(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(kwargs) - set(_REQUEST_KEYWORDS) - {"auth"}
+    if unknown:
+        raise TypeError(f"send() got unexpected keyword arguments {sorted(unknown)}")
+    return {k: v for k, v in kwargs.items() if k in _REQUEST_KEYWORDS}
+
+
+async def _read_capped(response: httpx.Response, cap: int, provider: str, operation: str) -> None:
+    """Read the body into `response.content`, refusing it once it grows past `cap` bytes."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap and "content-encoding" not in response.headers:
+        raise _too_large(response, cap, provider, operation)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > cap:
+            raise _too_large(response, cap, provider, operation)
+        chunks.append(chunk)
+    # httpx keeps a read body here; aread() would do the same without the cap.
+    response._content = b"".join(chunks)
+
+
+def _too_large(
+    response: httpx.Response, cap: int, provider: str, operation: str
+) -> UnexpectedResponse:
+    log.warning("%s %s: reply larger than %d bytes refused", provider, operation, cap)
+    return UnexpectedResponse(
+        f"{provider} sent a reply larger than FaceDesk accepts ({cap // (1024 * 1024)} MB). "
+        "Try again; if it persists, copy the details for support.",
+        provider=provider,
+        operation=operation,
+        request_id=request_id_of(response),
+        http_status=response.status_code,
+    )
+
+
 def _overall_limit(timeout: httpx.Timeout) -> float | None:
     parts = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t]
     return sum(parts) if parts else None
 
 
+class JSONTooDeep(ValueError):
+    """A JSON document nests deeper than `MAX_JSON_DEPTH` (a ValueError, like any bad JSON)."""
+
+
+def parse_json(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """`json.loads` that refuses documents nested deeper than `max_depth` with a ValueError.
+
+    The nesting is measured before parsing (iteratively, skipping strings), so a body
+    nested 100,000 deep costs one linear scan and never reaches the recursive parser.
+    """
+    text = data.decode("utf-8-sig") if isinstance(data, bytes | bytearray) else data
+    if _nesting_depth(text) > max_depth:
+        raise JSONTooDeep(f"JSON nested deeper than {max_depth}")
+    try:
+        return json.loads(text)
+    except RecursionError as exc:  # pragma: no cover - the depth scan comes first
+        raise JSONTooDeep("JSON nested too deep") from exc
+
+
+_STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def _nesting_depth(text: str) -> int:
+    depth = deepest = 0
+    if "[" not in text and "{" not in text:
+        return 0
+    for match in _STRUCTURE.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
 def json_body(response: httpx.Response, *, provider: str, operation: str) -> Any:
     """Parse a JSON body, or raise `UnexpectedResponse` (logging its shape, never its content)."""
     try:
-        return response.json()
+        return parse_json(response.content)
     except ValueError as exc:
         log.warning(
-            "%s %s: non-JSON body (content-type=%s, %d bytes)",
+            "%s %s: non-JSON or too deeply nested body (content-type=%s, %d bytes)",
             provider,
             operation,
             response.headers.get("content-type", "-"),
             len(response.content),
         )
         raise UnexpectedResponse(
-            f"{provider} sent a reply FaceDesk cannot read (not JSON). Try again; if it "
-            "persists, copy the details for support.",
+            f"{provider} sent a reply FaceDesk cannot read (not JSON, or nested too deeply). "
+            "Try again; if it persists, copy the details for support.",
             provider=provider,
             operation=operation,
             request_id=request_id_of(response),
             http_status=response.status_code,
         ) from exc
+
+
+_FORBIDDEN_ID_CHARS = re.compile(r"[/\\?#\x00-\x1f\x7f]")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def path_segment(value: str, *, field: str) -> str:
+    """One validated, percent-encoded path segment for a vendor id.
+
+    Refused with `ValidationError` naming `field`: empty, `.`, `..`, longer than
+    `MAX_ID_LENGTH`, or holding `/`, a backslash, `?`, `#` or a control character. Such an id
+    would change which resource the request reaches (`..` is resolved away by the URL).
+    """
+    text = value.strip()
+    problem = ""
+    if not text:
+        problem = "is empty"
+    elif text in (".", ".."):
+        problem = f"cannot be “{text}”"
+    elif len(text) > MAX_ID_LENGTH:
+        problem = f"is longer than {MAX_ID_LENGTH} characters"
+    elif _FORBIDDEN_ID_CHARS.search(text):
+        problem = "contains /, \\, ?, # or a control character"
+    if problem:
+        raise ValidationError(
+            f"The {field.replace('_', ' ')} {problem}. Paste the id exactly as the vendor "
+            "shows it.",
+            field=field,
+        )
+    return quote(text, safe="")
+
+
+def vendor_path(template: str, /, **ids: str) -> str:
+    """Fill a path template such as `persons/{person_id}` with validated, encoded ids."""
+    names = _PLACEHOLDER.findall(template)
+    if set(names) != set(ids):
+        raise TypeError(f"vendor_path({template!r}) needs {sorted(names)}, got {sorted(ids)}")
+    return _PLACEHOLDER.sub(lambda m: path_segment(ids[m.group(1)], field=m.group(1)), template)
 
 
 def describe_shape(value: object, depth: int = 0) -> str:

@@ -112,19 +112,35 @@ def _keyring_failed(action: str) -> ConfigurationError:
     )
 
 
-def usable_backend() -> KeyringBackend | None:
-    """The keyring backend to use, or None when only a failing or plaintext one exists."""
-    backend = keyring.get_keyring()
-    names = {type(backend).__module__, type(backend).__name__}
-    if any(n.startswith("keyring.backends.fail") or n == "keyring.backends.null" for n in names):
-        return None
+def _refused(backend: KeyringBackend) -> bool:
+    """True for a failing, null or plaintext backend, or a chainer holding only such ones."""
+    module = type(backend).__module__
+    if module.startswith("keyring.backends.fail") or module == "keyring.backends.null":
+        return True
     # The third-party "alt" backends keep secrets in a plaintext (base64) file: never use them,
-    # even when someone installed that package.
-    if tuple(type(backend).__module__.split(".")[:2]) == ("keyrings", "alt"):
+    # even when someone installed that package, and however they are reached (directly, by
+    # configuration, or inside a chainer).
+    if tuple(module.split(".")[:2]) == ("keyrings", "alt"):
+        return True
+    chained = getattr(backend, "backends", None)
+    if chained is not None:
+        return all(_refused(inner) for inner in list(chained))
+    return False
+
+
+def usable_backend() -> KeyringBackend | None:
+    """The keyring backend to use, or None when only a failing or plaintext one exists.
+
+    A chainer that holds some secure backend is narrowed to that backend, so a plaintext
+    backend it also holds can never receive a write.
+    """
+    backend = keyring.get_keyring()
+    if _refused(backend):
         return None
-    chainer = getattr(backend, "backends", None)
-    if chainer is not None and not list(chainer):
-        return None
+    chained = getattr(backend, "backends", None)
+    if chained is not None:
+        secure: KeyringBackend = next(inner for inner in list(chained) if not _refused(inner))
+        return secure
     return backend
 
 

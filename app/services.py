@@ -3,13 +3,17 @@
 It owns the providers and their HTTP clients (one per connection), the session registry and
 audit trail, the keyring, and the in-process sandbox; `open_service()` closes them all.
 Blocking work (Pillow, keyring, SQLite) runs in worker threads via asyncio.to_thread.
+It is longer than most modules because every call the UI starts passes through it; the
+connection rules (rename, URL checks) and the audit-target rule stay beside their one user.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,6 +194,46 @@ class VerificationService:
         self._settings = self._settings.with_profile(profile)
         await asyncio.to_thread(self._settings_store.save, self._settings)
         await self._drop_live(profile.provider, profile.name)
+
+    async def rename_profile(self, provider_id: str, old_name: str, new_name: str) -> None:
+        """Rename a saved connection, moving its keyring entries and registry rows with it.
+
+        Credentials are copied to the new name before the old entries are deleted, so a failure
+        half-way leaves them readable under one of the two names (Veriff's shared secret is
+        shown only once by Veriff and cannot be typed again).
+        """
+        new_name = new_name.strip()
+        profile = self._settings.profile(provider_id, old_name)
+        if profile is None:
+            raise ConfigurationError(f"There is no connection named {old_name!r}.")
+        if new_name == old_name:
+            return
+        if not new_name or new_name == SANDBOX:
+            raise ConfigurationError("Give the connection a name other than “Sandbox”.")
+        if self._settings.profile(provider_id, new_name) is not None:
+            raise ConfigurationError(
+                f"A connection named “{new_name}” already exists. Choose another name."
+            )
+        info = self.info(provider_id)
+        old_key = self._profile_key(provider_id, old_name)
+        new_key = self._profile_key(provider_id, new_name)
+        moved: list[str] = []
+        for field in info.credential_fields:
+            value = await asyncio.to_thread(self._secrets.get, old_key, field.name)
+            if value:
+                await asyncio.to_thread(self._secrets.set, new_key, field.name, value)
+                moved.append(field.name)
+        was_active = self._settings.active_connection(provider_id) == old_name
+        renamed = ConnectionProfile(provider_id, new_name, dict(profile.fields))
+        settings = self._settings.without_profile(provider_id, old_name).with_profile(renamed)
+        if was_active:
+            settings = settings.with_active(provider_id, new_name)
+        self._settings = settings
+        await asyncio.to_thread(self._settings_store.save, self._settings)
+        await asyncio.to_thread(self.store.rename_profile, provider_id, old_name, new_name)
+        for name in moved:
+            await asyncio.to_thread(self._secrets.delete, old_key, name)
+        await self._drop_live(provider_id, old_name)
 
     async def set_connection_option(self, provider_id: str, name: str, value: str) -> None:
         """Change a choice field (e.g. Azure's API version) of the active connection."""
@@ -520,19 +564,27 @@ class VerificationService:
         targets: Sequence[str],
         call: Callable[[], Awaitable[T]],
     ) -> T:
-        """Run a consequential operation with its attempt and its outcome in the audit trail."""
+        """Run a consequential operation with its attempt and its outcome in the audit trail.
+
+        Audit entries carry ids and fingerprints only (see `audit_targets`). A create has no
+        id yet: what the operator typed for it (Veriff's vendorData may hold personal data) is
+        never a target; the entry names the created object's id once the vendor gave one.
+        """
         provider, profile = self._scope(provider_id)
+        creating = operation.startswith("create")
+        stored = [NEW_OBJECT_TARGET] if creating else audit_targets(targets)
         case = self.active_case
-        if case is not None and case_target(case) not in targets:
-            targets = [*targets, case_target(case)]
+        if case is not None and case_target(case) not in stored:
+            stored.append(case_target(case))
 
         def write(outcome: str, request_id: str | None = None) -> Awaitable[None]:
+            recorded = list(stored)
             return asyncio.to_thread(
                 lambda: self.store.audit(
                     provider=provider,
                     profile=profile,
                     operation=operation,
-                    targets=targets,
+                    targets=recorded,
                     outcome=outcome,
                     request_id=request_id,
                 )
@@ -551,7 +603,17 @@ class VerificationService:
         except Exception:
             await write("failed: unexpected error")
             raise
-        await write("succeeded", getattr(result, "request_id", None))
+        if creating:
+            created = getattr(result, "session_id", None) or getattr(result, "id", None)
+            if isinstance(created, str) and created:
+                stored[:] = audit_targets([created])
+                if case is not None:
+                    stored.append(case_target(case))
+        outcome = getattr(result, "audit_outcome", None)
+        await write(
+            outcome if isinstance(outcome, str) else "succeeded",
+            getattr(result, "request_id", None),
+        )
         if case is not None and isinstance(result, CheckResult):
             await asyncio.to_thread(self._record_case_run, case, provider, operation, result)
         return result
@@ -632,6 +694,28 @@ class VerificationService:
             with contextlib.suppress(Exception):
                 await client.aclose()
         await asyncio.to_thread(self.store.close)
+
+
+NEW_OBJECT_TARGET = "(new)"
+_ID_SHAPED = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+_FINGERPRINT = re.compile(r"(?:[a-z]+ )?sha256:[0-9a-f]{8,64}")
+
+
+def audit_targets(targets: Sequence[str]) -> list[str]:
+    """Targets as the audit trail may hold them: an id as it is, anything else fingerprinted.
+
+    An id is letters, digits and `._:-` (no spaces, `@` or other text that could be a name,
+    an e-mail address or a note); anything else becomes `sha256:<12 hex>`, enough to match an
+    entry against a known value without storing the value.
+    """
+    kept: list[str] = []
+    for target in targets:
+        text = target.strip()
+        if _ID_SHAPED.fullmatch(text) or _FINGERPRINT.fullmatch(text):
+            kept.append(text)
+        else:
+            kept.append("sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12])
+    return kept
 
 
 @contextlib.asynccontextmanager

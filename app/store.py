@@ -227,6 +227,15 @@ class Store:
                 (label, provider, profile, session_id),
             )
 
+    def rename_profile(self, provider: str, old: str, new: str) -> int:
+        """Move a connection's registry rows to its new name; returns how many moved."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE OR REPLACE sessions SET profile=? WHERE provider=? AND profile=?",
+                (new, provider, old),
+            )
+            return int(cursor.rowcount)
+
     def forget_session(self, provider: str, profile: str, session_id: str) -> None:
         with self._tx() as db:
             db.execute(
@@ -559,6 +568,33 @@ class Store:
                 "INSERT INTO rate_events (scope, at_utc) VALUES (?, ?)",
                 (scope, (at or _now()).timestamp()),
             )
+
+    def reserve_rate_slot(
+        self, scope: str, limits: Sequence[tuple[int, int]], at: datetime | None = None
+    ) -> int | None:
+        """Atomically count and take one slot: its id, or None when a window is full.
+
+        `limits` are (window seconds, allowed events). Counting and inserting happen in one
+        write transaction, so two callers can never both take the last slot.
+        """
+        moment = (at or _now()).timestamp()
+        with self._tx() as db:
+            for window, allowed in limits:
+                (used,) = db.execute(
+                    "SELECT COUNT(*) FROM rate_events WHERE scope=? AND at_utc>=?",
+                    (scope, moment - window),
+                ).fetchone()
+                if used >= allowed:
+                    return None
+            cursor = db.execute(
+                "INSERT INTO rate_events (scope, at_utc) VALUES (?, ?)", (scope, moment)
+            )
+            return int(cursor.lastrowid or 0)
+
+    def release_rate_slot(self, slot: int) -> None:
+        """Give back a reserved slot (the counted action definitely did not happen)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM rate_events WHERE rowid=?", (slot,))
 
     def rate_events_since(self, scope: str, since: datetime) -> list[datetime]:
         with self._lock:

@@ -338,6 +338,14 @@ class DeletionResult:
     quota: DeletionQuota
     request_id: str | None = None
     warnings: tuple[str, ...] = ()
+    # True when a DELETE retried after a lost reply got 404: the first attempt deleted it.
+    vendor_already_gone: bool = False
+
+    @property
+    def audit_outcome(self) -> str:
+        if self.vendor_already_gone:
+            return "deleted (the vendor no longer has it)"
+        return "succeeded"
 
 
 @runtime_checkable

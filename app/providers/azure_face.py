@@ -15,7 +15,6 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -35,7 +34,7 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import json_body, request_id_of, send
+from app.http import MEDIA_REPLY_CAP, json_body, path_segment, request_id_of, send, vendor_path
 from app.models.azure_face import (
     API_VERSIONS,
     SINGLE_MODAL_VERSIONS,
@@ -220,6 +219,12 @@ _BY_CODE: dict[str, tuple[type[ProviderError], str]] = {
     ),
 }
 
+_LIVENESS_FORBIDDEN = (
+    "Azure did not allow this liveness operation for these credentials. Check that the "
+    "resource offers Face liveness in its region and that the key or token has the role for "
+    "liveness sessions (for a token: Cognitive Services Face Session Creator)."
+)
+
 _BY_STATUS: dict[int, tuple[type[ProviderError], str]] = {
     401: _BY_CODE["401"],
     403: (
@@ -272,7 +277,10 @@ def error_for(response: httpx.Response, operation: str) -> AppError:
             cls=ProviderUnavailable,
         )
     cls: type[ProviderError]
-    if code in _BY_CODE and (status != 401 or code == "401"):
+    if status == 403 and "liveness" in operation:
+        # Limited Access gates face ids, verify and identify; liveness has its own rules.
+        cls, message = PermissionDenied, _LIVENESS_FORBIDDEN
+    elif code in _BY_CODE and (status != 401 or code == "401"):
         cls, message = _BY_CODE[code]
     elif status in _BY_STATUS:
         cls, message = _BY_STATUS[status]
@@ -694,7 +702,7 @@ class AzureFaceProvider:
         path = self._session_path(kind)
         body, response = await self._json(
             "GET",
-            f"{path}/{_segment(session_id)}",
+            f"{path}/{path_segment(session_id, field='session_id')}",
             operation="get liveness session",
             template=f"{path}/{{sessionId}}",
         )
@@ -738,7 +746,7 @@ class AzureFaceProvider:
             params["start"] = start
         body, _ = await self._json(
             "GET",
-            f"{path}/{_segment(session_id)}/audit",
+            f"{path}/{path_segment(session_id, field='session_id')}/audit",
             operation="liveness audit entries",
             template=f"{path}/{{sessionId}}/audit",
             params=params,
@@ -752,8 +760,9 @@ class AzureFaceProvider:
     async def session_image(self, session_image_id: str) -> bytes:
         response = await self._call(
             "GET",
-            f"sessionImages/{_segment(session_image_id)}",
+            f"sessionImages/{path_segment(session_image_id, field='session_image_id')}",
             operation="download session image",
+            max_reply_bytes=MEDIA_REPLY_CAP,
             template="sessionImages/{sessionImageId}",
         )
         return response.content
@@ -763,7 +772,7 @@ class AzureFaceProvider:
         # §0/§2.3/§3: 200 with an empty body in the previews, 204 from v1.2 on. Exact.
         await self._call(
             "DELETE",
-            f"{path}/{_segment(session_id)}",
+            f"{path}/{path_segment(session_id, field='session_id')}",
             operation="delete liveness session",
             template=f"{path}/{{sessionId}}",
             expect=(200,) if self.can_list else (204,),
@@ -864,7 +873,7 @@ class AzureFaceProvider:
             payload["userData"] = user_data
         await self._call(
             "PUT",
-            f"largepersongroups/{_segment(group_id)}",
+            f"largepersongroups/{path_segment(group_id, field='group_id')}",
             operation="create person group",
             template="largepersongroups/{largePersonGroupId}",
             json=payload,
@@ -874,14 +883,14 @@ class AzureFaceProvider:
     async def delete_group(self, group_id: str) -> None:
         await self._call(
             "DELETE",
-            f"largepersongroups/{_segment(group_id)}",
+            f"largepersongroups/{path_segment(group_id, field='group_id')}",
             operation="delete person group",
             template="largepersongroups/{largePersonGroupId}",
         )
 
     async def list_persons(self, group_id: str) -> tuple[Person, ...]:
         items = await self._paged(
-            f"largepersongroups/{_segment(group_id)}/persons",
+            f"largepersongroups/{path_segment(group_id, field='group_id')}/persons",
             "largepersongroups/{largePersonGroupId}/persons",
             "list persons",
         )
@@ -891,7 +900,7 @@ class AzureFaceProvider:
         payload = {"name": name, **({"userData": user_data} if user_data else {})}
         body, _ = await self._json(
             "POST",
-            f"largepersongroups/{_segment(group_id)}/persons",
+            f"largepersongroups/{path_segment(group_id, field='group_id')}/persons",
             operation="create person",
             template="largepersongroups/{largePersonGroupId}/persons",
             json=payload,
@@ -909,7 +918,11 @@ class AzureFaceProvider:
             params["targetFace"] = f"{target.left},{target.top},{target.width},{target.height}"
         body, _ = await self._json(
             "POST",
-            f"largepersongroups/{_segment(group_id)}/persons/{_segment(person_id)}/persistedfaces",
+            vendor_path(
+                "largepersongroups/{group_id}/persons/{person_id}/persistedfaces",
+                group_id=group_id,
+                person_id=person_id,
+            ),
             operation="add person face",
             template="largepersongroups/{largePersonGroupId}/persons/{personId}/persistedfaces",
             params=params,
@@ -924,7 +937,11 @@ class AzureFaceProvider:
     async def get_person(self, group_id: str, person_id: str) -> Person:
         body, _ = await self._json(
             "GET",
-            f"largepersongroups/{_segment(group_id)}/persons/{_segment(person_id)}",
+            vendor_path(
+                "largepersongroups/{group_id}/persons/{person_id}",
+                group_id=group_id,
+                person_id=person_id,
+            ),
             operation="get person",
             template="largepersongroups/{largePersonGroupId}/persons/{personId}",
         )
@@ -933,7 +950,11 @@ class AzureFaceProvider:
     async def delete_person(self, group_id: str, person_id: str) -> None:
         await self._call(
             "DELETE",
-            f"largepersongroups/{_segment(group_id)}/persons/{_segment(person_id)}",
+            vendor_path(
+                "largepersongroups/{group_id}/persons/{person_id}",
+                group_id=group_id,
+                person_id=person_id,
+            ),
             operation="delete person",
             template="largepersongroups/{largePersonGroupId}/persons/{personId}",
         )
@@ -941,12 +962,12 @@ class AzureFaceProvider:
     async def train(self, group_id: str) -> str:
         response = await self._call(
             "POST",
-            f"largepersongroups/{_segment(group_id)}/train",
+            f"largepersongroups/{path_segment(group_id, field='group_id')}/train",
             operation="train person group",
             template="largepersongroups/{largePersonGroupId}/train",
             expect=(202,),
         )
-        own = f"{self._base}/largepersongroups/{_segment(group_id)}/training"
+        own = f"{self._base}/largepersongroups/{path_segment(group_id, field='group_id')}/training"
         location = response.headers.get("operation-location", "")
         # Follow Operation-Location only on the connection's own host: the credentials go with it.
         if location and httpx.URL(location).host == httpx.URL(self._base).host:
@@ -957,7 +978,7 @@ class AzureFaceProvider:
         try:
             body, _ = await self._json(
                 "GET",
-                f"largepersongroups/{_segment(group_id)}/training",
+                f"largepersongroups/{path_segment(group_id, field='group_id')}/training",
                 url=url,
                 operation="training status",
                 template="largepersongroups/{largePersonGroupId}/training",
@@ -1069,11 +1090,6 @@ def _person(value: Any, operation: str) -> Person:
         _str(item.get("userData")),
         tuple(str(f) for f in faces) if isinstance(faces, list) else (),
     )
-
-
-def _segment(value: str) -> str:
-    """One URL path segment, percent-encoded (ids come from the operator's clipboard)."""
-    return quote(value.strip(), safe="")
 
 
 def _form_text(value: Any) -> str:

@@ -21,7 +21,7 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import describe_shape, parse_retry_after, request_id_of
+from app.http import describe_shape, parse_json, parse_retry_after, request_id_of
 from app.store import Store
 
 log = logging.getLogger("facedesk.providers")
@@ -93,8 +93,8 @@ def retry_hint(response: httpx.Response) -> str:
 def error_body(response: httpx.Response) -> dict[str, Any]:
     """A failed response's JSON object, or {} (a proxy's HTML 502 still maps by its status)."""
     try:
-        body = response.json()
-    except ValueError:
+        body = parse_json(response.content)
+    except ValueError:  # not JSON, not UTF-8, or nested too deeply
         return {}
     return body if isinstance(body, dict) else {}
 

@@ -31,7 +31,7 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import json_body, request_id_of, send
+from app.http import json_body, parse_json, request_id_of, send, vendor_path
 from app.models.glair import (
     GESTURES,
     PROVIDER_ID,
@@ -627,7 +627,7 @@ class GlairProvider:
         path = _SESSION_PATHS[kind]
         reply = await self._call(
             "GET",
-            f"{path}/{sid}",
+            vendor_path(f"{path}/{{session_id}}", session_id=sid),
             operation=f"{kind.label.lower()} session lookup",
             template=f"GET /face/{{version}}/{path}/{{sid}}",
         )
@@ -685,8 +685,8 @@ class GlairProvider:
 
 def _is_json_object(response: httpx.Response) -> bool:
     try:
-        return isinstance(response.json(), dict)
-    except ValueError:
+        return isinstance(parse_json(response.content), dict)
+    except ValueError:  # not JSON, not UTF-8, or nested too deeply
         return False
 
 

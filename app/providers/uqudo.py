@@ -18,7 +18,6 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from cryptography.exceptions import InvalidSignature
@@ -39,7 +38,7 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import describe_shape, json_body, request_id_of, send
+from app.http import MEDIA_REPLY_CAP, describe_shape, json_body, request_id_of, send, vendor_path
 from app.models.uqudo import (
     DEFAULT_MATCH_LEVEL,
     DETAIL_ACHIEVED_LEVEL,
@@ -667,7 +666,7 @@ class UqudoProvider:
         template = "/api/v1/face/one-to-n/search/{oneToNVerificationId}"
         await self._call(
             "DELETE",
-            f"/api/v1/face/one-to-n/search/{quote(face_id, safe='')}",
+            vendor_path("/api/v1/face/one-to-n/search/{face_id}", face_id=face_id),
             kind="one_to_n_delete",
             operation="1:N delete",
             template=template,
@@ -867,9 +866,10 @@ class UqudoProvider:
             raise OperationRefused("Enter an image id.", provider=NAME, operation=operation)
         response = await self._call(
             "GET",
-            f"/api/v1/info/img/{quote(image_id, safe='')}",
+            vendor_path("/api/v1/info/img/{image_id}", image_id=image_id),
             kind="image",
             operation=operation,
+            max_reply_bytes=MEDIA_REPLY_CAP,
             template="/api/v1/info/img/{id}",
         )
         data = response.content

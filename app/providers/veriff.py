@@ -22,6 +22,7 @@ import logging
 import re
 import time
 import uuid
+import weakref
 from collections.abc import Generator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -38,11 +39,19 @@ from app.errors import (
     OperationRefused,
     PermissionDenied,
     ProviderError,
+    ProviderUnavailable,
     RateLimited,
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import json_body, parse_retry_after, request_id_of, send
+from app.http import (
+    JSON_REPLY_CAP,
+    MEDIA_REPLY_CAP,
+    json_body,
+    parse_retry_after,
+    request_id_of,
+    send,
+)
 from app.models.veriff import (
     DELETABLE_STATUSES,
     DELETE_LIMITS,
@@ -352,10 +361,11 @@ class VeriffProvider:
         payload: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         auto_retry: bool = True,
+        max_reply_bytes: int = JSON_REPLY_CAP,
     ) -> tuple[httpx.Response, tuple[str, ...]]:
         """Send one signed request; return the 2xx response and its signature warnings."""
         auth, secret = await self._auth()
-        kwargs: dict[str, Any] = {"auth": auth}
+        kwargs: dict[str, Any] = {"auth": auth, "max_reply_bytes": max_reply_bytes}
         all_headers = dict(headers or {})
         if payload is not None:
             # Serialise once; VeriffAuth signs request.content, which is these very bytes.
@@ -414,6 +424,13 @@ class VeriffProvider:
         cls: type[AppError]
         if code is not None and code in _CODE_ERRORS:
             cls, message = _CODE_ERRORS[code]
+        elif status == 409 and operation != "upload media":
+            # The 409 table text is about adding media; other operations get their own words.
+            cls, message = (
+                RequestRejected,
+                f"Veriff refused to {operation} because of the session's current state. Reload "
+                "the session to see its status, then try again.",
+            )
         elif status in _STATUS_ERRORS:
             cls, message = _STATUS_ERRORS[status]
         else:
@@ -719,7 +736,11 @@ class VeriffProvider:
     async def download_media(self, media_id: str) -> MediaContent:
         mid = _checked_id(media_id, "download media")
         response, warnings = await self._call(
-            "GET", f"/media/{mid}", operation="download media", template="/v1/media/{id}"
+            "GET",
+            f"/media/{mid}",
+            operation="download media",
+            template="/v1/media/{id}",
+            max_reply_bytes=MEDIA_REPLY_CAP,
         )
         return MediaContent(
             media_id=mid,
@@ -845,11 +866,18 @@ class VeriffProvider:
         )
 
     async def delete_session(self, session_id: str, *, guard: bool = True) -> DeletionResult:
-        """Delete after the local status and quota checks (`guard=False` skips them: tests only)."""
+        """Delete after the local status and quota checks (`guard=False` skips them: tests only).
+
+        §3.10 counts every deletion against 5/hour and 10/24 h. A slot is reserved atomically
+        before sending and given back only when Veriff definitely did not delete (it answered
+        with a refusal). Deletes of one integration run one at a time. When the reply is lost,
+        the DELETE is repeated once on the same slot; a 404 then means the first one worked.
+        """
         sid = _checked_id(session_id, "delete session")
-        status = await self.session_status(sid)
-        if guard:
-            if status not in DELETABLE_STATUSES:
+        scope = await self._quota_scope()
+        async with _deletion_lock(scope):
+            status = await self.session_status(sid)
+            if guard and status not in DELETABLE_STATUSES:
                 code, reason = _delete_refusal(status)
                 raise OperationRefused(
                     f"{reason} Nothing was sent. (Veriff code {code}; status “{status}”.)",
@@ -857,32 +885,64 @@ class VeriffProvider:
                     operation="delete session",
                     vendor_code=code,
                 )
-            quota = await self.deletion_quota()
-            if quota.remaining <= 0:
+            limits = DELETE_LIMITS if guard else ()
+            slot = await asyncio.to_thread(self.ctx.store.reserve_rate_slot, scope, limits)
+            if slot is None:
+                quota = await self.deletion_quota()
                 raise OperationRefused(
                     _quota_refusal(quota) + " Nothing was sent.",
                     provider=NAME,
                     operation="delete session",
                 )
-        response, warnings = await self._call(
-            "DELETE",
-            f"/sessions/{sid}",
-            operation="delete session",
-            template="/v1/sessions/{id}",
-            # §3.10: every deletion counts against 5/hour and 10/24 h. An automatic retry
-            # after a dropped reply could delete, get 404, and leave the local count short.
-            auto_retry=False,
-        )
-        scope = await self._quota_scope()
-        await asyncio.to_thread(self.ctx.store.record_rate_event, scope)
+            repeated: list[bool] = []
+            try:
+                response, warnings, already_gone = await self._send_delete(sid, repeated)
+            except AppError as exc:
+                # After a lost reply the first DELETE may have worked: the slot then stays.
+                if not repeated and _definitely_not_deleted(exc):
+                    await asyncio.to_thread(self.ctx.store.release_rate_slot, slot)
+                raise
         return DeletionResult(
             session_id=sid,
             previous_status=status,
             webhook_expected=status in UNFINISHED_STATUSES,
             quota=await self.deletion_quota(),
-            request_id=request_id_of(response),
+            request_id=request_id_of(response) if response is not None else None,
             warnings=warnings,
+            vendor_already_gone=already_gone,
         )
+
+    async def _send_delete(
+        self, sid: str, repeated: list[bool]
+    ) -> tuple[httpx.Response | None, tuple[str, ...], bool]:
+        """One DELETE, repeated once if its reply was lost; (response, warnings, already gone).
+
+        `repeated` gets an entry when the DELETE was sent a second time.
+        """
+
+        async def once() -> tuple[httpx.Response, tuple[str, ...]]:
+            return await self._call(
+                "DELETE",
+                f"/sessions/{sid}",
+                operation="delete session",
+                template="/v1/sessions/{id}",
+                # No automatic retry: a repeat is decided here, where the slot is known.
+                auto_retry=False,
+            )
+
+        try:
+            response, warnings = await once()
+            return response, warnings, False
+        except ProviderUnavailable as exc:
+            if exc.http_status is not None:
+                raise  # Veriff answered (5xx/429): whether it deleted is unknown; not repeated
+            log.info("%s delete session: reply lost, repeating once", NAME)
+        repeated.append(True)
+        try:
+            response, warnings = await once()
+        except NotFound:
+            return None, (), True
+        return response, warnings, False
 
     def _rate_message(self, response: httpx.Response, operation: str) -> str:
         if operation != "delete session":
@@ -981,6 +1041,28 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_DELETION_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _deletion_lock(scope: str) -> asyncio.Lock:
+    """One lock per integration and event loop, so deletes of one integration are serialized.
+
+    Module-wide rather than per client: two connections with the same API key share it.
+    """
+    locks = _DELETION_LOCKS.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(scope, asyncio.Lock())
+
+
+def _definitely_not_deleted(exc: AppError) -> bool:
+    """Veriff refused (4xx, 404 included) or nothing was sent: the slot is given back."""
+    status = exc.http_status
+    if status is None:
+        return not isinstance(exc, ProviderError)  # refused locally before sending
+    return 400 <= status < 500
 
 
 def _checked_id(value: str, operation: str) -> str:

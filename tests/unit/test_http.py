@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from app.errors import ConfigurationError, ProviderUnavailable
+from app.errors import ConfigurationError, ProviderUnavailable, UnexpectedResponse
 from app.http import (
     USER_AGENT,
     RetryPolicy,
@@ -142,21 +142,58 @@ async def test_401_is_never_retried() -> None:
     assert len(seen) == 1
 
 
-async def test_credentials_are_dropped_when_a_redirect_leaves_the_host() -> None:
+async def test_a_redirect_to_another_host_is_not_followed_and_names_that_host() -> None:
     def first(request: httpx.Request) -> httpx.Response:
         return httpx.Response(302, headers={"Location": "https://elsewhere.example/file"})
 
     transport, seen = scripted([first, status(200)])
     async with make_client(transport=transport, clock=FakeClock().as_clock()) as client:
-        response = await client.get(
-            "https://vendor.example/v1/media/1",
-            headers={"Authorization": "Bearer secret", "x-api-key": "k", "X-HMAC-SIGNATURE": "s"},
-        )
-    assert response.status_code == 200
-    assert seen[1].url.host == "elsewhere.example"
-    for header in ("authorization", "x-api-key", "x-hmac-signature"):
-        assert header in seen[0].headers
-        assert header not in seen[1].headers
+        with pytest.raises(UnexpectedResponse, match=r"elsewhere\.example") as info:
+            await send(
+                client,
+                "GET",
+                "https://vendor.example/v1/media/1",
+                provider="Vendor",
+                operation="download",
+                path_template="/v1/media/{id}",
+                headers={"Authorization": "Bearer secret", "x-api-key": "k"},
+            )
+    assert [r.url.host for r in seen] == ["vendor.example"]  # nothing reached the other host
+    assert (info.value.provider, info.value.operation) == ("Vendor", "download")
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["https://vendor.example:8443/x", "http://127.0.0.1:9/x", "https://evil.example/x"],
+)
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+async def test_no_redirect_to_another_origin_is_followed(code: int, location: str) -> None:
+    transport, seen = scripted([lambda r: httpx.Response(code, headers={"Location": location})])
+    async with make_client(transport=transport, clock=FakeClock().as_clock()) as client:
+        with pytest.raises((UnexpectedResponse, ConfigurationError)):
+            await client.get("https://vendor.example/v1/thing")
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+async def test_a_request_with_a_body_is_never_redirected_even_on_the_same_host(
+    method: str, code: int
+) -> None:
+    transport, seen = scripted([lambda r: httpx.Response(code, headers={"Location": "/v2/x"})])
+    async with make_client(transport=transport, clock=FakeClock().as_clock()) as client:
+        with pytest.raises(UnexpectedResponse, match=method):
+            await client.request(method, "https://vendor.example/v1/x", content=b"person data")
+    assert len(seen) == 1
+
+
+async def test_same_origin_redirects_stop_after_three() -> None:
+    loop = lambda r: httpx.Response(302, headers={"Location": f"/hop{len(seen)}"})  # noqa: E731
+    transport, seen = scripted([loop])
+    async with make_client(transport=transport, clock=FakeClock().as_clock()) as client:
+        with pytest.raises(UnexpectedResponse, match="too many"):
+            await client.get("https://vendor.example/v1/thing")
+    assert len(seen) == 4  # the request and three followed redirects
 
 
 async def test_credentials_are_kept_on_a_same_host_redirect() -> None:
@@ -186,7 +223,11 @@ async def test_redirect_to_plain_http_is_refused() -> None:
     [
         ("https://api.vendor.example/v1", True),
         ("http://127.0.0.1:8765/glair", True),
-        ("http://localhost:8765/glair", True),
+        # A name can be re-pointed (hosts file, DNS search domain): only literal addresses.
+        ("http://localhost:8765/glair", False),
+        ("http://127.0.0.2:8765/glair", True),
+        ("https://user:pass@api.vendor.example/v1", False),
+        ("https://key@api.vendor.example/v1", False),
         ("http://[::1]:8765/glair", True),
         ("http://api.vendor.example/v1", False),
         ("http://10.0.0.5/v1", False),
@@ -197,7 +238,7 @@ def test_https_is_required_except_for_loopback(url: str, allowed: bool) -> None:
     if allowed:
         require_secure_url(url)
     else:
-        with pytest.raises(ConfigurationError, match="https"):
+        with pytest.raises(ConfigurationError, match=r"https|user name"):
             require_secure_url(url)
 
 

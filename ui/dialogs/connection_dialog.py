@@ -180,9 +180,11 @@ class ConnectionDialog(QDialog):
         self.save_button.setEnabled(False)
         try:
             profile = ConnectionProfile(self._provider_id, name, self._fields())
-            await self._service.save_profile(profile)
             if self._original and self._original != name:
-                await self._service.delete_profile(self._provider_id, self._original)
+                # One call moves the stored credentials and registry rows to the new name.
+                await self._service.rename_profile(self._provider_id, self._original, name)
+                self._original = name
+            await self._service.save_profile(profile)
             await self._service.save_credentials(self._provider_id, name, self._credentials())
             await self._service.set_active_connection(self._provider_id, name)
         except AppError as exc:

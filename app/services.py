@@ -10,15 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from app import imaging
 from app import providers as provider_registry
 from app.capabilities import Capability, ProviderInfo, SupportsConnectionTest, protocols_for
 from app.domain import AuditEntry, EncodedImage, LoadedImage, SessionRecord
@@ -31,13 +31,15 @@ from app.errors import (
     UnexpectedResponse,
 )
 from app.http import make_client, require_secure_url
+from app.keyring_probe import DeferredSecretStore
 from app.paths import AppPaths
 from app.providers.base import ProviderContext
-from app.sandbox.app import IN_PROCESS_ORIGIN, SandboxTransport, create_sandbox_app
-from app.sandbox.state import SandboxState
-from app.secrets import SecretStore, open_secret_store
+from app.sandbox import IN_PROCESS_ORIGIN
 from app.settings import SANDBOX, ConnectionProfile, Settings, SettingsStore
 from app.store import Store
+
+if TYPE_CHECKING:
+    from app.secrets import SecretStore
 
 log = logging.getLogger("facedesk.services")
 
@@ -61,10 +63,35 @@ class _Sandbox:
     """The in-process sandbox, created on first use."""
 
     def __init__(self) -> None:
+        # Imported here: the emulator is not needed to show the window (~80 ms of imports).
+        from app.sandbox.app import create_sandbox_app
+        from app.sandbox.state import SandboxState
+
         self.app, self.state = create_sandbox_app(SandboxState())
 
     def transport(self) -> httpx.AsyncBaseTransport:
+        from app.sandbox.app import SandboxTransport
+
         return SandboxTransport(self.app)
+
+
+def _max_input_bytes() -> int:
+    # Imaging (Pillow, pi-heif) is imported on first use, in a worker thread, not at start-up.
+    from app import imaging
+
+    return imaging.MAX_INPUT_BYTES
+
+
+def _load_image(data: bytes, name: str) -> LoadedImage:
+    from app import imaging
+
+    return imaging.load(data, name)
+
+
+def _prepare_image(image: LoadedImage, rules: Any) -> EncodedImage:
+    from app import imaging
+
+    return imaging.prepare(image, rules)
 
 
 class VerificationService:
@@ -90,6 +117,7 @@ class VerificationService:
             self._settings = Settings()
             self._settings_warning = exc.user_message
         self._sandbox: _Sandbox | None = None
+        self._sandbox_lock = threading.Lock()
         self._live: dict[tuple[str, str], tuple[object, httpx.AsyncClient]] = {}
 
     # --- providers and connections -------------------------------------------------------------
@@ -111,6 +139,8 @@ class VerificationService:
         warnings = []
         if self._settings_warning:
             warnings.append(self._settings_warning)
+        if isinstance(self._secrets, DeferredSecretStore) and not self._secrets.resolved:
+            return tuple(warnings)  # the keyring's warning comes from `warm_up()`
         reason = getattr(self._secrets, "reason", "")
         if not self._secrets.persistent and reason:
             warnings.append(reason)
@@ -308,9 +338,24 @@ class VerificationService:
             ) from None
 
     def _sandbox_instance(self) -> _Sandbox:
-        if self._sandbox is None:
-            self._sandbox = _Sandbox()
-        return self._sandbox
+        with self._sandbox_lock:  # warm_up() may be creating it in a thread right now
+            if self._sandbox is None:
+                self._sandbox = _Sandbox()
+            return self._sandbox
+
+    async def warm_up(self) -> tuple[str, ...]:
+        """After the first paint: probe the keyring, import imaging, build the sandbox, in threads.
+
+        Returns the keyring warning `startup_warnings` left out, if any.
+        """
+        warnings: tuple[str, ...] = ()
+        if isinstance(self._secrets, DeferredSecretStore):
+            store = await asyncio.wrap_future(self._secrets.start())
+            reason = str(getattr(store, "reason", ""))
+            warnings = (reason,) if not store.persistent and reason else ()
+        await asyncio.to_thread(_max_input_bytes)
+        await asyncio.to_thread(self._sandbox_instance)
+        return warnings
 
     def _build(
         self,
@@ -394,11 +439,11 @@ class VerificationService:
     async def load_image_file(self, path: str | Path) -> LoadedImage:
         file = Path(path)
         try:
-            size = await asyncio.to_thread(lambda: file.stat().st_size)
-            if size > imaging.MAX_INPUT_BYTES:
+            size, limit = await asyncio.to_thread(lambda: (file.stat().st_size, _max_input_bytes()))
+            if size > limit:
                 raise ImageError(
                     f"{file.name} is {size / 1e6:.0f} MB; FaceDesk reads images up to "
-                    f"{imaging.MAX_INPUT_BYTES // 1_000_000} MB. Use a smaller export of the photo."
+                    f"{limit // 1_000_000} MB. Use a smaller export of the photo."
                 )
             data = await asyncio.to_thread(file.read_bytes)
         except OSError as exc:
@@ -409,11 +454,11 @@ class VerificationService:
         return await self.load_image_bytes(data, file.name)
 
     async def load_image_bytes(self, data: bytes, name: str) -> LoadedImage:
-        return await asyncio.to_thread(imaging.load, data, name)
+        return await asyncio.to_thread(_load_image, data, name)
 
     async def prepare_image(self, provider_id: str, image: LoadedImage) -> EncodedImage:
         rules = self.info(provider_id).upload_rules
-        return await asyncio.to_thread(imaging.prepare, image, rules)
+        return await asyncio.to_thread(_prepare_image, image, rules)
 
     # --- session registry and audit trail ------------------------------------------------------
 
@@ -545,9 +590,7 @@ async def open_service(
 ) -> AsyncIterator[VerificationService]:
     paths.ensure()
     store = await asyncio.to_thread(Store, paths.database_file)
-    secret_store: SecretStore = (
-        secrets if secrets is not None else await asyncio.to_thread(open_secret_store)
-    )
+    secret_store: SecretStore = secrets if secrets is not None else DeferredSecretStore()
     service = VerificationService(
         settings_store=SettingsStore(paths.settings_file),
         secrets=secret_store,

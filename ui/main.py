@@ -103,6 +103,7 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
         if args.tab and args.tab in window.provider_tabs:
             window.tabs.setCurrentWidget(window.provider_tabs[args.tab])
         window.show()
+        window.tasks.start("startup:warm-up", _warm_up(service, window))
         if args.screenshot:
             window.resize(1360, 860)  # the same picture whatever geometry was remembered
             await asyncio.sleep(0.6)
@@ -113,6 +114,13 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
         await window.tasks.cancel_all()
     log.info("stopped")
     return 0
+
+
+async def _warm_up(service: Any, window: Any) -> None:
+    """After the first paint: keyring probe, imaging and sandbox imports, all in threads."""
+    await asyncio.sleep(0.05)  # let the window paint first
+    for warning in await service.warm_up():
+        window.presenter.info(warning, severity="warning")
 
 
 def _install_exception_hooks(window: Any) -> None:

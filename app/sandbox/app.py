@@ -15,14 +15,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.sandbox import IN_PROCESS_ORIGIN as IN_PROCESS_ORIGIN
 from app.sandbox import azure_face as azure_face_sandbox
 from app.sandbox import glair as glair_sandbox
 from app.sandbox import uqudo as uqudo_sandbox
 from app.sandbox import veriff as veriff_sandbox
 from app.sandbox.state import FAULT_KINDS, Fault, SandboxState
 from app.sandbox.transport import ThreadedASGITransport
-
-IN_PROCESS_ORIGIN = "http://sandbox.facedesk"
 
 
 @dataclass(frozen=True, slots=True)

@@ -496,6 +496,22 @@ class VerificationService:
         """Every session in the registry, all providers and connections, newest first."""
         return await asyncio.to_thread(self.store.all_sessions)
 
+    async def registry_count(self, provider_id: str | None = None, needle: str = "") -> int:
+        """How many registry rows match (the filter runs in SQL, in a thread)."""
+        return await asyncio.to_thread(
+            lambda: self.store.count_sessions(provider=provider_id, needle=needle)
+        )
+
+    async def registry_page(
+        self, provider_id: str | None, needle: str, offset: int, limit: int
+    ) -> list[SessionRecord]:
+        """One page of matching registry rows, newest first."""
+        return await asyncio.to_thread(
+            lambda: self.store.session_page(
+                provider=provider_id, needle=needle, offset=offset, limit=limit
+            )
+        )
+
     async def set_session_label(self, record: SessionRecord, label: str) -> None:
         """The operator's own label for a session (e.g. a case number); stays on this machine."""
         await asyncio.to_thread(
@@ -552,6 +568,17 @@ class VerificationService:
 
     async def audit_entries(self, provider_id: str | None = None) -> list[AuditEntry]:
         return await asyncio.to_thread(lambda: self.store.audit_entries(provider=provider_id))
+
+    async def audit_count(self, provider_id: str | None = None) -> int:
+        return await asyncio.to_thread(lambda: self.store.count_audit(provider=provider_id))
+
+    async def audit_page(
+        self, provider_id: str | None, offset: int, limit: int
+    ) -> list[AuditEntry]:
+        """One page of audit entries, newest first."""
+        return await asyncio.to_thread(
+            lambda: self.store.audit_page(provider=provider_id, offset=offset, limit=limit)
+        )
 
     # --- sandbox admin (demos: simulate the end user) ------------------------------------------
 

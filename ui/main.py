@@ -23,6 +23,10 @@ from app.paths import default_paths
 
 log = logging.getLogger("facedesk.ui")
 
+# How long a worker thread (imaging, the Sandbox's loop) may keep the GIL before the window's
+# thread gets it: Python's default 5 ms lets two busy workers delay a frame by 50 ms and more.
+GUI_SWITCH_INTERVAL = 0.001
+
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     from app import cli
@@ -58,6 +62,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
+
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL)
 
     paths = default_paths().ensure()
     configure_logging(paths.log_file)
@@ -106,7 +112,7 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
         window.tasks.start("startup:warm-up", _warm_up(service, window))
         if args.screenshot:
             window.resize(1360, 860)  # the same picture whatever geometry was remembered
-            await asyncio.sleep(0.6)
+            await asyncio.sleep(0.05)  # the first paint and the tabs' first tasks start
             await window.tasks.wait_idle()
             window.grab().save(args.screenshot)
             QTimer.singleShot(0, window.close)

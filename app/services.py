@@ -52,7 +52,7 @@ class ConnectionStatus:
     name: str
     is_sandbox: bool
     missing_credentials: tuple[str, ...]
-    secrets_persistent: bool
+    secrets_persistent: bool | None  # None: the keyring has not been probed yet (Sandbox)
 
     @property
     def ready(self) -> bool:
@@ -269,11 +269,13 @@ class VerificationService:
                 elif not present:
                     missing.append(field.label)
             missing += [g for g, ok in groups.items() if not ok]
+        # The Sandbox needs no credentials: do not wait for (or start) the keyring probe for it.
+        deferred = isinstance(self._secrets, DeferredSecretStore) and not self._secrets.resolved
         return ConnectionStatus(
             name=name,
             is_sandbox=name == SANDBOX,
             missing_credentials=tuple(missing),
-            secrets_persistent=self._secrets.persistent,
+            secrets_persistent=None if deferred else self._secrets.persistent,
         )
 
     async def credential_presence(self, provider_id: str, connection: str) -> dict[str, bool]:

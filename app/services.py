@@ -14,15 +14,15 @@ import contextlib
 import hashlib
 import logging
 import re
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from app import imaging
 from app import providers as provider_registry
 from app.capabilities import Capability, ProviderInfo, SupportsConnectionTest, protocols_for
 from app.domain import AuditEntry, CheckResult, EncodedImage, LoadedImage, SessionRecord
@@ -35,16 +35,18 @@ from app.errors import (
     UnexpectedResponse,
 )
 from app.http import make_client, require_secure_url
+from app.keyring_probe import DeferredSecretStore
 from app.paths import AppPaths
 from app.providers.base import ProviderContext
-from app.sandbox.app import IN_PROCESS_ORIGIN, SandboxTransport, create_sandbox_app
-from app.sandbox.state import SandboxState
-from app.secrets import SecretStore, open_secret_store
+from app.sandbox import IN_PROCESS_ORIGIN
 from app.settings import SANDBOX, ConnectionProfile, Settings, SettingsStore
 from app.store import CheckpointSigner, Store
 from app.workflows.audit import VerifyResult
 from app.workflows.audit import verify as verify_audit
 from app.workflows.cases import CaseBook, case_target
+
+if TYPE_CHECKING:
+    from app.secrets import SecretStore
 
 log = logging.getLogger("facedesk.services")
 
@@ -57,7 +59,7 @@ class ConnectionStatus:
     name: str
     is_sandbox: bool
     missing_credentials: tuple[str, ...]
-    secrets_persistent: bool
+    secrets_persistent: bool | None  # None: the keyring has not been probed yet (Sandbox)
 
     @property
     def ready(self) -> bool:
@@ -68,10 +70,35 @@ class _Sandbox:
     """The in-process sandbox, created on first use."""
 
     def __init__(self) -> None:
+        # Imported here: the emulator is not needed to show the window (~80 ms of imports).
+        from app.sandbox.app import create_sandbox_app
+        from app.sandbox.state import SandboxState
+
         self.app, self.state = create_sandbox_app(SandboxState())
 
     def transport(self) -> httpx.AsyncBaseTransport:
+        from app.sandbox.app import SandboxTransport
+
         return SandboxTransport(self.app)
+
+
+def _max_input_bytes() -> int:
+    # Imaging (Pillow, pi-heif) is imported on first use, in a worker thread, not at start-up.
+    from app import imaging
+
+    return imaging.MAX_INPUT_BYTES
+
+
+def _load_image(data: bytes, name: str) -> LoadedImage:
+    from app import imaging
+
+    return imaging.load(data, name)
+
+
+def _prepare_image(image: LoadedImage, rules: Any) -> EncodedImage:
+    from app import imaging
+
+    return imaging.prepare(image, rules)
 
 
 class VerificationService:
@@ -100,6 +127,7 @@ class VerificationService:
         # Cases: while a case is active, audited runs name it ("case:REF") and record results.
         self.active_case: str | None = None
         self.audit_check: VerifyResult | None = None  # the start-up verification
+        self._sandbox_lock = threading.Lock()
         self._live: dict[tuple[str, str], tuple[object, httpx.AsyncClient]] = {}
 
     # --- providers and connections -------------------------------------------------------------
@@ -121,6 +149,8 @@ class VerificationService:
         warnings = []
         if self._settings_warning:
             warnings.append(self._settings_warning)
+        if isinstance(self._secrets, DeferredSecretStore) and not self._secrets.resolved:
+            return tuple(warnings)  # the keyring's warning comes from `warm_up()`
         reason = getattr(self._secrets, "reason", "")
         if not self._secrets.persistent and reason:
             warnings.append(reason)
@@ -289,11 +319,13 @@ class VerificationService:
                 elif not present:
                     missing.append(field.label)
             missing += [g for g, ok in groups.items() if not ok]
+        # The Sandbox needs no credentials: do not wait for (or start) the keyring probe for it.
+        deferred = isinstance(self._secrets, DeferredSecretStore) and not self._secrets.resolved
         return ConnectionStatus(
             name=name,
             is_sandbox=name == SANDBOX,
             missing_credentials=tuple(missing),
-            secrets_persistent=self._secrets.persistent,
+            secrets_persistent=None if deferred else self._secrets.persistent,
         )
 
     async def credential_presence(self, provider_id: str, connection: str) -> dict[str, bool]:
@@ -365,9 +397,32 @@ class VerificationService:
             ) from None
 
     def _sandbox_instance(self) -> _Sandbox:
-        if self._sandbox is None:
-            self._sandbox = _Sandbox()
-        return self._sandbox
+        with self._sandbox_lock:  # warm_up() may be creating it in a thread right now
+            if self._sandbox is None:
+                self._sandbox = _Sandbox()
+            return self._sandbox
+
+    async def warm_up(self) -> tuple[str, ...]:
+        """After the first paint: probe the keyring, import imaging, build the sandbox, in threads.
+
+        Returns the keyring warning `startup_warnings` left out, if any.
+        """
+        warnings: tuple[str, ...] = ()
+        if isinstance(self._secrets, DeferredSecretStore):
+            store = await asyncio.wrap_future(self._secrets.start())
+            reason = str(getattr(store, "reason", ""))
+            warnings = (reason,) if not store.persistent and reason else ()
+        await asyncio.to_thread(_max_input_bytes)
+        await asyncio.to_thread(self._sandbox_instance)
+        return warnings
+
+    async def run_startup_checks(self) -> VerifyResult:
+        """Load the checkpoint signer, apply case retention and verify the audit trail."""
+        store, secrets = self.store, self._secrets
+        store.checkpoint_signer = await asyncio.to_thread(_checkpoint_signer, secrets)
+        await asyncio.to_thread(_apply_case_retention, store, secrets)
+        self.audit_check = await asyncio.to_thread(verify_audit, store, store.checkpoint_signer)
+        return self.audit_check
 
     def _build(
         self,
@@ -484,11 +539,11 @@ class VerificationService:
     async def load_image_file(self, path: str | Path) -> LoadedImage:
         file = Path(path)
         try:
-            size = await asyncio.to_thread(lambda: file.stat().st_size)
-            if size > imaging.MAX_INPUT_BYTES:
+            size, limit = await asyncio.to_thread(lambda: (file.stat().st_size, _max_input_bytes()))
+            if size > limit:
                 raise ImageError(
                     f"{file.name} is {size / 1e6:.0f} MB; FaceDesk reads images up to "
-                    f"{imaging.MAX_INPUT_BYTES // 1_000_000} MB. Use a smaller export of the photo."
+                    f"{limit // 1_000_000} MB. Use a smaller export of the photo."
                 )
             data = await asyncio.to_thread(file.read_bytes)
         except OSError as exc:
@@ -499,11 +554,11 @@ class VerificationService:
         return await self.load_image_bytes(data, file.name)
 
     async def load_image_bytes(self, data: bytes, name: str) -> LoadedImage:
-        return await asyncio.to_thread(imaging.load, data, name)
+        return await asyncio.to_thread(_load_image, data, name)
 
     async def prepare_image(self, provider_id: str, image: LoadedImage) -> EncodedImage:
         rules = self.info(provider_id).upload_rules
-        return await asyncio.to_thread(imaging.prepare, image, rules)
+        return await asyncio.to_thread(_prepare_image, image, rules)
 
     # --- session registry and audit trail ------------------------------------------------------
 
@@ -540,6 +595,22 @@ class VerificationService:
     async def all_sessions(self) -> list[SessionRecord]:
         """Every session in the registry, all providers and connections, newest first."""
         return await asyncio.to_thread(self.store.all_sessions)
+
+    async def registry_count(self, provider_id: str | None = None, needle: str = "") -> int:
+        """How many registry rows match (the filter runs in SQL, in a thread)."""
+        return await asyncio.to_thread(
+            lambda: self.store.count_sessions(provider=provider_id, needle=needle)
+        )
+
+    async def registry_page(
+        self, provider_id: str | None, needle: str, offset: int, limit: int
+    ) -> list[SessionRecord]:
+        """One page of matching registry rows, newest first."""
+        return await asyncio.to_thread(
+            lambda: self.store.session_page(
+                provider=provider_id, needle=needle, offset=offset, limit=limit
+            )
+        )
 
     async def set_session_label(self, record: SessionRecord, label: str) -> None:
         """The operator's own label for a session (e.g. a case number); stays on this machine."""
@@ -669,6 +740,17 @@ class VerificationService:
     async def audit_entries(self, provider_id: str | None = None) -> list[AuditEntry]:
         return await asyncio.to_thread(lambda: self.store.audit_entries(provider=provider_id))
 
+    async def audit_count(self, provider_id: str | None = None) -> int:
+        return await asyncio.to_thread(lambda: self.store.count_audit(provider=provider_id))
+
+    async def audit_page(
+        self, provider_id: str | None, offset: int, limit: int
+    ) -> list[AuditEntry]:
+        """One page of audit entries, newest first."""
+        return await asyncio.to_thread(
+            lambda: self.store.audit_page(provider=provider_id, offset=offset, limit=limit)
+        )
+
     # --- sandbox admin (demos: simulate the end user) ------------------------------------------
 
     async def sandbox_admin(
@@ -725,15 +807,16 @@ async def open_service(
     secrets: SecretStore | None = None,
     network_transport: Callable[[], httpx.AsyncBaseTransport] | None = None,
     modules: Sequence[ModuleType] | None = None,
+    defer_startup_checks: bool = False,
 ) -> AsyncIterator[VerificationService]:
+    """The service for one run of the window or a command; closed on exit.
+
+    The start-up checks (audit signing key, case retention, audit verification) need the
+    keyring; the window defers them to `warm_up()` so that the first paint does not wait.
+    """
     paths.ensure()
     store = await asyncio.to_thread(Store, paths.database_file)
-    secret_store: SecretStore = (
-        secrets if secrets is not None else await asyncio.to_thread(open_secret_store)
-    )
-    store.checkpoint_signer = await asyncio.to_thread(_checkpoint_signer, secret_store)
-    await asyncio.to_thread(_apply_case_retention, store, secret_store)
-    audit_check = await asyncio.to_thread(verify_audit, store, store.checkpoint_signer)
+    secret_store: SecretStore = secrets if secrets is not None else DeferredSecretStore()
     service = VerificationService(
         settings_store=SettingsStore(paths.settings_file),
         secrets=secret_store,
@@ -741,7 +824,8 @@ async def open_service(
         network_transport=network_transport,
         modules=modules,
     )
-    service.audit_check = audit_check
+    if not defer_startup_checks:
+        await service.run_startup_checks()
     try:
         yield service
     finally:

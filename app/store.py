@@ -72,7 +72,34 @@ CREATE TABLE IF NOT EXISTS rate_events (
     at_utc REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rate_events_by_scope ON rate_events (scope, at_utc);
+CREATE INDEX IF NOT EXISTS sessions_by_created ON sessions (created_at);
+CREATE INDEX IF NOT EXISTS audit_by_provider ON audit (provider, id);
 """
+
+# Columns the paged queries read, by name: the tables may gain columns (e.g. audit hash chains).
+SESSION_COLUMNS = (
+    "provider",
+    "profile",
+    "session_id",
+    "kind",
+    "created_at",
+    "last_seen_at",
+    "status",
+    "label",
+    "extra",
+)
+AUDIT_COLUMNS = (
+    "time_utc",
+    "os_user",
+    "provider",
+    "profile",
+    "operation",
+    "targets",
+    "outcome",
+    "request_id",
+)
+# What the registry's free-text filter searches (case-insensitive substring).
+SESSION_FILTER_COLUMNS = ("session_id", "status", "label", "kind")
 SCHEMA_VERSION = "1"
 
 
@@ -242,6 +269,43 @@ class Store:
                 "DELETE FROM sessions WHERE provider=? AND profile=? AND session_id=?",
                 (provider, profile, session_id),
             )
+
+    # --- paged registry queries (large registries: the dialog reads one page at a time) -------
+
+    @staticmethod
+    def _session_where(provider: str | None, needle: str) -> tuple[str, list[str]]:
+        clauses: list[str] = []
+        args: list[str] = []
+        if provider is not None:
+            clauses.append("provider=?")
+            args.append(provider)
+        if needle:
+            pattern = "%" + _escape_like(needle) + "%"
+            clauses.append(
+                "(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in SESSION_FILTER_COLUMNS) + ")"
+            )
+            args += [pattern] * len(SESSION_FILTER_COLUMNS)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+    def count_sessions(self, *, provider: str | None = None, needle: str = "") -> int:
+        """How many registry rows match the provider and free-text filter."""
+        where, args = self._session_where(provider, needle.strip())
+        with self._lock:
+            row = self._db.execute(f"SELECT count(*) FROM sessions{where}", args).fetchone()
+        return int(row[0])
+
+    def session_page(
+        self, *, provider: str | None = None, needle: str = "", offset: int = 0, limit: int = 200
+    ) -> list[SessionRecord]:
+        """One page of matching registry rows, newest first (the order `all_sessions` uses)."""
+        where, args = self._session_where(provider, needle.strip())
+        query = (
+            f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions{where} "
+            "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
+        )
+        with self._lock:
+            rows = self._db.execute(query, [*args, limit, offset]).fetchall()
+        return [_session(r) for r in rows]
 
     # --- audit trail ---------------------------------------------------------------------------
 
@@ -560,6 +624,25 @@ class Store:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def count_audit(self, *, provider: str | None = None) -> int:
+        """How many audit entries there are (for one provider, or all)."""
+        where, args = (" WHERE provider=?", [provider]) if provider is not None else ("", [])
+        with self._lock:
+            row = self._db.execute(f"SELECT count(*) FROM audit{where}", args).fetchone()
+        return int(row[0])
+
+    def audit_page(
+        self, *, provider: str | None = None, offset: int = 0, limit: int = 200
+    ) -> list[AuditEntry]:
+        """One page of audit entries, newest first."""
+        where, args = (" WHERE provider=?", [provider]) if provider is not None else ("", [])
+        query = (
+            f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit{where} ORDER BY id DESC LIMIT ? OFFSET ?"
+        )
+        with self._lock:
+            rows = self._db.execute(query, [*args, limit, offset]).fetchall()
+        return [_audit_entry(r) for r in rows]
+
     # --- rate ledger ---------------------------------------------------------------------------
 
     def record_rate_event(self, scope: str, at: datetime | None = None) -> None:
@@ -783,3 +866,7 @@ def _append_audit(db: sqlite3.Connection, entry: AuditEntry) -> str:
         ),
     )
     return digest
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

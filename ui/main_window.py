@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from app import APP_NAME
 from app.domain import CheckResult
 from app.services import VerificationService
+from app.workflows.audit import VerifyResult
 from ui.dialogs.about_dialog import AboutDialog, app_icon
 from ui.errors import ErrorPresenter, StatusBanner
 from ui.panels.base import Panel
@@ -138,12 +139,16 @@ class MainWindow(QMainWindow):
         self.case_status = QLabel()
         self.statusBar().addWidget(self.case_status)
         self.set_active_case(service.active_case)
-        check = service.audit_check
-        if check is not None and not check.ok:
+        if service.audit_check is not None:
+            self.show_audit_check(service.audit_check)
+        self._restore_geometry()
+
+    def show_audit_check(self, check: VerifyResult) -> None:
+        """A red banner when the start-up verification of the audit trail failed."""
+        if not check.ok:
             self.presenter.info(
                 f"The audit trail failed verification: {check.summary}", severity="error"
             )
-        self._restore_geometry()
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")

@@ -15,13 +15,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.sandbox import IN_PROCESS_ORIGIN as IN_PROCESS_ORIGIN
 from app.sandbox import azure_face as azure_face_sandbox
 from app.sandbox import glair as glair_sandbox
 from app.sandbox import uqudo as uqudo_sandbox
 from app.sandbox import veriff as veriff_sandbox
 from app.sandbox.state import FAULT_KINDS, Fault, SandboxState
-
-IN_PROCESS_ORIGIN = "http://sandbox.facedesk"
+from app.sandbox.transport import ThreadedASGITransport
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,23 +233,20 @@ def create_sandbox_app(state: SandboxState | None = None) -> tuple[ASGIApp, Sand
     return FaultInjector(app, state), state
 
 
-class SandboxTransport(httpx.AsyncBaseTransport):
-    """The in-process sandbox as an httpx transport: no socket, same behaviour as the server."""
+class SandboxTransport(ThreadedASGITransport):
+    """The in-process sandbox as an httpx transport: no socket, same behaviour as the server.
 
-    def __init__(self, app: ASGIApp) -> None:
-        self._inner = httpx.ASGITransport(app=app)
+    The app runs on its own loop in a worker thread (see `app.sandbox.transport`), so its
+    Pillow, JSON and RSA work never blocks the caller's (the window's) event loop. The read
+    timeout is honoured like a socket would, so "the vendor is too slow" behaves the same
+    in-process as over the network.
+    """
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        # httpx's ASGITransport ignores timeouts; honour the read timeout like a socket would,
-        # so "the vendor is too slow" behaves the same in-process as over the network.
-        timeouts = request.extensions.get("timeout", {})
-        limit = timeouts.get("read") if isinstance(timeouts, dict) else None
-        try:
-            async with asyncio.timeout(limit):
-                return await self._inner.handle_async_request(request)
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout("sandbox did not answer in time", request=request) from exc
-        except DroppedConnection as exc:
-            raise httpx.RemoteProtocolError(
+    def translate(self, exc: BaseException, request: httpx.Request) -> BaseException:
+        if isinstance(exc, DroppedConnection):
+            error = httpx.RemoteProtocolError(
                 "peer closed connection without sending complete message body", request=request
-            ) from exc
+            )
+            error.__cause__ = exc
+            return error
+        return exc

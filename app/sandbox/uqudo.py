@@ -24,6 +24,7 @@ Admin hooks (mounted at `/_sandbox/uqudo`):
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -366,6 +367,8 @@ def create_app(state: SandboxState) -> Starlette:
             "epoch": sandbox.epoch,
             "scope": "face one-to-n info",
         }
+        # The first RSA key takes ~50 ms to make: make it in a thread, not on any event loop.
+        await asyncio.to_thread(sandbox.signing_key)
         return JSONResponse(
             {
                 "access_token": sandbox.sign(claims),
@@ -378,7 +381,7 @@ def create_app(state: SandboxState) -> Starlette:
         )
 
     async def jwks(request: Request) -> Response:
-        sandbox.signing_key()
+        await asyncio.to_thread(sandbox.signing_key)
         return JSONResponse({"keys": [k.jwk() for k in sandbox.keys]})
 
     async def face_session(request: Request) -> Response:

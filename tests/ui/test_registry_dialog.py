@@ -27,21 +27,24 @@ def test_labels_filter_and_forget(
             dialog = RegistryDialog(service, runner)
             qtbot.addWidget(dialog)
             await runner.wait_idle()
-            assert dialog.table.rowCount() == 2
-            ids = {dialog.table.item(r, 2).text() for r in range(2)}
+            model = dialog.model
+            assert model.rowCount() == 2
+            ids = {model.index(r, 2).data() for r in range(2)}
             assert ids == {"sid-glair-1", "f0e1-veriff"}
 
             # The operator labels the Veriff session with a case number.
-            row = next(r for r in range(2) if dialog.table.item(r, 2).text() == "f0e1-veriff")
-            dialog.table.item(row, LABEL_COLUMN).setText("CASE-4711")
+            row = next(r for r in range(2) if model.index(r, 2).data() == "f0e1-veriff")
+            assert model.setData(model.index(row, LABEL_COLUMN), "CASE-4711")
+            assert model.index(row, LABEL_COLUMN).data() == "CASE-4711"  # shown at once
             await asyncio.sleep(0)
             await runner.wait_idle()
             stored = await service.all_sessions()
             assert {r.session_id: r.label for r in stored}["f0e1-veriff"] == "CASE-4711"
 
             dialog.search.setText("case-4711")
+            await runner.wait_idle()  # the filter runs in SQL, in a thread
             assert [r.session_id for r in dialog.visible_records()] == ["f0e1-veriff"]
-            dialog.table.setCurrentCell(0, 0)
+            dialog.table.setCurrentIndex(model.index(0, 0))
             dialog.forget_button.click()
             await asyncio.sleep(0)
             await runner.wait_idle()
@@ -49,3 +52,44 @@ def test_labels_filter_and_forget(
 
     qloop.run_until_complete(scenario())
     assert "nothing is sent to the vendor" in confirmations[-1].details
+
+
+def test_large_registry_pages_filters_in_sql_and_reaches_the_last_row(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, app_paths: AppPaths
+) -> None:
+    """Only pages near the view are read; the last of 5,000 rows arrives when asked for."""
+    from ui.dialogs.paged_model import PAGE_SIZE, PENDING
+
+    async def scenario() -> None:
+        async with open_service(app_paths, secrets=MemorySecretStore()) as service:
+            with service.store._tx() as db:
+                db.executemany(
+                    "INSERT INTO sessions (provider, profile, session_id, kind, created_at, "
+                    "last_seen_at, status, label) VALUES ('glair','Sandbox',?,'passive',?,?,?,?)",
+                    [
+                        (f"sid-{i:05d}", stamp, stamp, "PENDING", f"L{i}")
+                        for i in range(5000)
+                        for stamp in [f"2026-01-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}"]
+                    ],
+                )
+            errors: list[BaseException] = []
+            runner = TaskRunner(on_error=lambda exc, retry: errors.append(exc))
+            dialog = RegistryDialog(service, runner)
+            qtbot.addWidget(dialog)
+            await runner.wait_idle()
+            assert errors == []
+            model = dialog.model
+            assert model.rowCount() == 5000
+            assert len(dialog.visible_records()) == PAGE_SIZE  # one page read, not 5,000 rows
+            last = model.index(4999, 2)
+            assert last.data() == PENDING
+            await asyncio.sleep(0)
+            await runner.wait_idle()
+            assert last.data() == "sid-00000"  # newest first: the oldest is last
+
+            dialog.search.setText("sid-0123")
+            await runner.wait_idle()
+            assert model.rowCount() == 10
+            assert dialog.count_label.text() == "10 sessions"
+
+    qloop.run_until_complete(scenario())

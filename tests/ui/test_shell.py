@@ -243,9 +243,10 @@ def test_audit_dialog_lists_attempt_and_outcome(
             dialog = AuditDialog(service, runner)
             qtbot.addWidget(dialog)
             await runner.wait_idle()
+            model = dialog.model
             rows = [
-                [dialog.table.item(r, c).text() for c in range(dialog.table.columnCount())]
-                for r in range(dialog.table.rowCount())
+                [model.index(r, c).data() for c in range(model.columnCount())]
+                for r in range(model.rowCount())
             ]
             assert [r[4:] for r in rows] == [
                 ["delete_session", "s-1", "failed: NotFound SessionNotFound", "req-9"],

@@ -1,24 +1,29 @@
-"""The audit trail, read-only: who did what to which id, when, and how it ended."""
+"""The audit trail, read-only: who did what to which id, when, and how it ended.
+
+A model over paged store queries (`PagedTableModel`): a million entries open and filter by
+provider as fast as a few, and every one of them is reachable by scrolling.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from app.domain import AuditEntry
 from app.services import VerificationService
+from ui.dialogs.paged_model import PagedTableModel
+from ui.dialogs.registry_dialog import configure_table
 from ui.tasks import TaskRunner
 
 COLUMNS = (
@@ -31,6 +36,7 @@ COLUMNS = (
     "Outcome",
     "Vendor request id",
 )
+COLUMN_WIDTHS = (150, 90, 100, 110, 140, 260, 220)  # interactive; the last column stretches
 
 
 class AuditDialog(QDialog):
@@ -40,7 +46,6 @@ class AuditDialog(QDialog):
         super().__init__(parent)
         self._service = service
         self._tasks = tasks
-        self._entries: list[AuditEntry] = []
         self.setWindowTitle("Audit trail")
         self.resize(1100, 520)
         layout = QVBoxLayout(self)
@@ -58,14 +63,17 @@ class AuditDialog(QDialog):
             self.provider_filter.addItem(info.display_name, info.id)
         row.addWidget(self.provider_filter)
         row.addStretch(1)
+        self.count_label = QLabel()
+        row.addWidget(self.count_label)
         self.refresh_button = QPushButton("Refresh")
         row.addWidget(self.refresh_button)
         layout.addLayout(row)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.model = PagedTableModel(COLUMNS, self._cells, tasks, "audit", self)
+        self.model.loaded.connect(self._on_loaded)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        configure_table(self.table, COLUMN_WIDTHS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         layout.addWidget(self.table, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.copy_button = QPushButton("Copy as TSV")
@@ -78,15 +86,19 @@ class AuditDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        self._tasks.start("audit:load", self._load(), label="Loading audit trail")
-
-    async def _load(self) -> None:
         provider = self.provider_filter.currentData()
-        self._entries = await self._service.audit_entries(provider)
-        self.table.setRowCount(len(self._entries))
-        for row, entry in enumerate(self._entries):
-            for column, value in enumerate(self._cells(entry)):
-                self.table.setItem(row, column, QTableWidgetItem(value))
+
+        async def count() -> int:
+            return await self._service.audit_count(provider)
+
+        async def page(offset: int, limit: int) -> list[AuditEntry]:
+            return await self._service.audit_page(provider, offset, limit)
+
+        self.model.set_source(count, page)
+
+    def _on_loaded(self) -> None:
+        total = self.model.rowCount()
+        self.count_label.setText(f"{total:,} entr{'ies' if total != 1 else 'y'}")
 
     @staticmethod
     def _cells(entry: AuditEntry) -> tuple[str, ...]:
@@ -102,5 +114,7 @@ class AuditDialog(QDialog):
         )
 
     def _on_copy_clicked(self) -> None:
-        lines = ["\t".join(COLUMNS)] + ["\t".join(self._cells(e)) for e in self._entries]
+        """The loaded entries (the newest first), as tab-separated text."""
+        entries = self.model.loaded_items()
+        lines = ["\t".join(COLUMNS)] + ["\t".join(self._cells(e)) for e in entries]
         QGuiApplication.clipboard().setText("\n".join(lines))

@@ -3,13 +3,19 @@
 Vendors that cannot list sessions (GLAIR, uqudo, Veriff, Azure's `-sessions` family) are
 reachable only through this registry, so the operator can give each session a label of their
 own (a case or ticket number). Labels stay on this machine.
+
+The table is a model over paged store queries (`PagedTableModel`): the filter runs in SQL and
+only the rows on screen are read, so 100,000 sessions open as fast as ten.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from dataclasses import replace
+from typing import Any
+
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -18,8 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +32,7 @@ from PySide6.QtWidgets import (
 from app.domain import SessionRecord
 from app.services import VerificationService
 from ui.dialogs.confirm import confirm_destructive
+from ui.dialogs.paged_model import PagedTableModel
 from ui.tasks import TaskRunner
 
 COLUMNS = (
@@ -40,6 +46,23 @@ COLUMNS = (
     "Label",
 )
 LABEL_COLUMN = COLUMNS.index("Label")
+COLUMN_WIDTHS = (120, 110, 300, 90, 110, 130, 130)  # interactive; the label column stretches
+
+
+def configure_table(table: QTableView, widths: tuple[int, ...]) -> None:
+    """Fixed row height and interactive columns: nothing is measured per row, ever."""
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    for column, width in enumerate(widths):
+        header.resizeSection(column, width)
+    header.setStretchLastSection(True)
+    rows = table.verticalHeader()
+    rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    rows.setDefaultSectionSize(table.fontMetrics().height() + 8)
+    rows.hide()
+    table.setWordWrap(False)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
 
 
 class RegistryDialog(QDialog):
@@ -49,7 +72,6 @@ class RegistryDialog(QDialog):
         super().__init__(parent)
         self._service = service
         self._tasks = tasks
-        self._records: list[SessionRecord] = []
         self._names = {info.id: info.display_name for info in service.providers}
         self.setWindowTitle("Session registry")
         self.resize(1180, 520)
@@ -68,16 +90,22 @@ class RegistryDialog(QDialog):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter by id, status or label")
         self.search.setClearButtonEnabled(True)
+        self.count_label = QLabel()
         row.addWidget(self.provider_filter)
         row.addWidget(self.search, 1)
+        row.addWidget(self.count_label)
         layout.addLayout(row)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.DoubleClicked)
+        self.model = PagedTableModel(COLUMNS, self._cells, tasks, "registry", self)
+        self.model.editable_column = LABEL_COLUMN
+        self.model.on_edit = self._on_label_edited
+        self.model.loaded.connect(self._on_loaded)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        configure_table(self.table, COLUMN_WIDTHS)
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+        )
         layout.addWidget(self.table, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.copy_button = QPushButton("Copy session id")
@@ -86,72 +114,60 @@ class RegistryDialog(QDialog):
         buttons.addButton(self.forget_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.provider_filter.currentIndexChanged.connect(lambda _i: self._fill())
-        self.search.textChanged.connect(lambda _t: self._fill())
-        self.table.itemChanged.connect(self._on_item_changed)
+        self.provider_filter.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.search.textChanged.connect(lambda _t: self.refresh())
         self.copy_button.clicked.connect(self._on_copy_clicked)
         self.forget_button.clicked.connect(self._on_forget_clicked)
         self.refresh()
 
     def refresh(self) -> None:
-        self._tasks.start("registry:load", self._load, label="Loading session registry")
+        """Query the registry with the current filters (in SQL, in a thread)."""
+        provider = self.provider_filter.currentData()
+        needle = self.search.text().strip()
 
-    async def _load(self) -> None:
-        self._records = await self._service.all_sessions()
-        self._fill()
+        async def count() -> int:
+            return await self._service.registry_count(provider, needle)
+
+        async def page(offset: int, limit: int) -> list[SessionRecord]:
+            return await self._service.registry_page(provider, needle, offset, limit)
+
+        self.model.set_source(count, page)
+
+    def _on_loaded(self) -> None:
+        total = self.model.rowCount()
+        self.count_label.setText(f"{total:,} session{'s' if total != 1 else ''}")
+
+    def _cells(self, record: SessionRecord) -> tuple[str, ...]:
+        return (
+            self._names.get(record.provider, record.provider),
+            record.profile,
+            record.session_id,
+            record.kind,
+            record.status,
+            record.created_at.strftime("%Y-%m-%d %H:%M"),
+            record.last_seen_at.strftime("%Y-%m-%d %H:%M"),
+            record.label,
+        )
 
     def visible_records(self) -> list[SessionRecord]:
-        provider = self.provider_filter.currentData()
-        needle = self.search.text().strip().lower()
-        return [
-            r
-            for r in self._records
-            if (provider is None or r.provider == provider)
-            and (
-                not needle
-                or any(needle in v.lower() for v in (r.session_id, r.status, r.label, r.kind))
-            )
-        ]
+        """The rows loaded for the current filter, in table order."""
+        return list(self.model.loaded_items())
 
-    def _fill(self) -> None:
-        self.table.blockSignals(True)
-        records = self.visible_records()
-        self.table.setRowCount(len(records))
-        for row, record in enumerate(records):
-            cells = (
-                self._names.get(record.provider, record.provider),
-                record.profile,
-                record.session_id,
-                record.kind,
-                record.status,
-                record.created_at.strftime("%Y-%m-%d %H:%M"),
-                record.last_seen_at.strftime("%Y-%m-%d %H:%M"),
-                record.label,
-            )
-            for column, value in enumerate(cells):
-                item = QTableWidgetItem(value)
-                if column != LABEL_COLUMN:
-                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                self.table.setItem(row, column, item)
-        self.table.blockSignals(False)
+    def record_at(self, row: int) -> SessionRecord | None:
+        item: Any = self.model.item(row)
+        return item if isinstance(item, SessionRecord) else None
 
     def _selected(self) -> SessionRecord | None:
-        row = self.table.currentRow()
-        records = self.visible_records()
-        return records[row] if 0 <= row < len(records) else None
+        index = self.table.currentIndex()
+        return self.record_at(index.row()) if index.isValid() else None
 
-    def _on_item_changed(self, item: QTableWidgetItem) -> None:
-        if item.column() != LABEL_COLUMN:
-            return
-        records = self.visible_records()
-        if not 0 <= item.row() < len(records):
-            return
-        record = records[item.row()]
-        self._tasks.start("registry:label", self._relabel(record, item.text()))
-
-    async def _relabel(self, record: SessionRecord, label: str) -> None:
-        await self._service.set_session_label(record, label)
-        await self._load()
+    def _on_label_edited(self, record: SessionRecord, label: str) -> SessionRecord:
+        # Shown at once and written in the background: no reload of the table.
+        self._tasks.start(
+            f"registry:label:{record.provider}:{record.profile}:{record.session_id}",
+            self._service.set_session_label(record, label),
+        )
+        return replace(record, label=label.strip())
 
     def _on_copy_clicked(self) -> None:
         record = self._selected()
@@ -176,4 +192,4 @@ class RegistryDialog(QDialog):
         ):
             return
         await self._service.forget_registry_entry(record)
-        await self._load()
+        await self.model.reload()

@@ -1,0 +1,124 @@
+"""Start-up: `facedesk` to the first paint of its window, against a bare PySide6 window.
+
+Run: `.venv/bin/python bench/startup.py [--runs N] [--screenshot]`.
+
+Each measurement is a fresh process (bytecode cached by one warm-up run of each, not timed),
+timed from spawn to exit. To first paint: the process exits at the first paint event of its
+main window; the anchor is a process that creates a QApplication and a bare QMainWindow and
+exits the same way. With `--screenshot`: `facedesk --screenshot PNG` against a bare window
+rendered to a PNG. Runs are interleaved; medians and the ratio facedesk / bare are printed.
+Target (issue 16): <= 2x the bare window, for both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Exit at the first paint of the main window, whoever built it.
+PAINT_HOOK = """
+import os, sys
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+class FirstPaint(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint and isinstance(watched, QMainWindow):
+            os._exit(0)
+        return False
+
+app = QApplication([sys.argv[0]])
+hook = FirstPaint()
+app.installEventFilter(hook)
+"""
+
+BARE_PAINT = (
+    PAINT_HOOK
+    + """
+window = QMainWindow()
+window.resize(1360, 860)
+window.show()
+app.exec()
+"""
+)
+
+FACEDESK_PAINT = (
+    PAINT_HOOK
+    + """
+from ui.main import run
+run([])
+"""
+)
+
+BARE_SCREENSHOT = """
+import sys
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication([sys.argv[0]])
+window = QMainWindow()
+window.resize(1360, 860)
+window.show()
+app.processEvents()
+window.grab().save(sys.argv[1])
+"""
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--screenshot", action="store_true", help="measure --screenshot too")
+    args = parser.parse_args(argv)
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+            "FACEDESK_CONFIG_DIR": f"{tmp}/config",
+            "FACEDESK_DATA_DIR": f"{tmp}/data",
+            "FACEDESK_LOG_DIR": f"{tmp}/log",
+        }
+        python = sys.executable
+        png = f"{tmp}/shot.png"
+        cases = {
+            "bare window to first paint": [python, "-c", BARE_PAINT],
+            "facedesk to first paint": [python, "-c", FACEDESK_PAINT],
+        }
+        if args.screenshot:
+            cases["bare window --screenshot"] = [python, "-c", BARE_SCREENSHOT, png]
+            cases["facedesk --screenshot"] = [python, "-m", "ui", "--screenshot", png]
+        for command in cases.values():  # warm-up: bytecode compiled, files cached
+            timed(command, env)
+        samples: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(args.runs):
+            for name, command in cases.items():
+                samples[name].append(timed(command, env))
+    for name, values in samples.items():
+        figures[name] = statistics.median(values)
+        print(f"{name:>28}: {figures[name] * 1000:7.0f} ms (median of {len(values)})")
+    pairs = [("first paint", "facedesk to first paint", "bare window to first paint")]
+    if args.screenshot:
+        pairs.append(("--screenshot", "facedesk --screenshot", "bare window --screenshot"))
+    for label, ours, anchor in pairs:
+        ratio = figures[ours] / figures[anchor]
+        figures[f"ratio {label}"] = ratio
+        verdict = "met" if ratio <= 2 else "NOT met"
+        print(f"{label}: facedesk / bare = {ratio:.2f}x (target <= 2x: {verdict})")
+    return figures
+
+
+if __name__ == "__main__":
+    main()

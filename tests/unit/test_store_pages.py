@@ -1,0 +1,51 @@
+"""Paged, filtered and counted registry and audit queries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.store import Store
+
+
+def test_session_pages_filter_in_sql_with_literal_wildcards(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    for i in range(30):
+        store.upsert_session(
+            provider="glair" if i % 2 else "uqudo",
+            profile="Sandbox",
+            session_id=f"id_{i:02d}",
+            kind="passive",
+            status="PENDING",
+            label="100% match" if i == 7 else "",
+        )
+    assert store.count_sessions() == 30
+    assert store.count_sessions(provider="glair") == 15
+    page = store.session_page(offset=0, limit=10)
+    assert [r.session_id for r in page] == [r.session_id for r in store.all_sessions()[:10]]
+    assert len(store.session_page(offset=25, limit=10)) == 5
+    assert [r.session_id for r in store.session_page(needle="0% M")] == ["id_07"]  # ASCII case
+    assert store.count_sessions(needle="%") == 1  # a literal percent sign, not a wildcard
+    assert store.count_sessions(needle="id_0_") == 0  # "_" is literal too, not any character
+    assert store.count_sessions(needle="id_0") == 10
+    store.close()
+
+
+def test_audit_pages_newest_first_per_provider(tmp_path: Path) -> None:
+    store = Store(tmp_path / "a.sqlite3")
+    for i in range(12):
+        store.audit(
+            provider="veriff" if i % 3 else "glair",
+            profile="Sandbox",
+            operation=f"op{i}",
+            targets=[f"t{i}"],
+            outcome="ok",
+        )
+    assert store.count_audit() == 12
+    assert store.count_audit(provider="glair") == 4
+    assert [e.operation for e in store.audit_page(provider="glair", limit=3)] == [
+        "op9",
+        "op6",
+        "op3",
+    ]
+    assert [e.operation for e in store.audit_page(offset=11, limit=5)] == ["op0"]
+    store.close()

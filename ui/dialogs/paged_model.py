@@ -1,0 +1,180 @@
+"""A table model over paged store queries: any of a million rows, never all of them in memory.
+
+The model knows the row count (one `count` query) and fetches rows a page at a time, in a
+task, when the view asks for a row it has not got yet; until then the cell shows "…". Filters
+run in SQL: changing one calls `reload()`, which replaces the count and first page together
+and drops pages of the earlier filter that arrive late. At most `MAX_CACHED_PAGES` pages stay
+cached, so scrolling through a large table keeps memory flat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+
+from ui.tasks import TaskRunner
+
+PAGE_SIZE = 200
+MAX_CACHED_PAGES = 64
+PENDING = "…"
+
+Index = QModelIndex | QPersistentModelIndex
+CountQuery = Callable[[], Awaitable[int]]
+PageQuery = Callable[[int, int], Awaitable[Sequence[Any]]]
+
+
+class PagedTableModel(QAbstractTableModel):
+    """Rows come from `page(offset, limit)`, the row count from `count()`."""
+
+    loaded = Signal()  # a reload finished: count and first page are in
+
+    def __init__(
+        self,
+        columns: Sequence[str],
+        cells: Callable[[Any], Sequence[str]],
+        tasks: TaskRunner,
+        name: str,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._columns = tuple(columns)
+        self._cells = cells
+        self._tasks = tasks
+        self._name = name
+        self._count: CountQuery | None = None
+        self._page: PageQuery | None = None
+        self._total = 0
+        self._pages: OrderedDict[int, list[Any]] = OrderedDict()
+        self._requested: set[int] = set()
+        self._generation = 0
+        self.editable_column: int | None = None
+        # Called with (row item, new text); returns the updated item to show at once.
+        self.on_edit: Callable[[Any, str], Any] | None = None
+
+    # --- source ----------------------------------------------------------------------------
+
+    def set_source(self, count: CountQuery, page: PageQuery) -> asyncio.Task[Any]:
+        """Query a new filter: count and first page are fetched, then the view resets."""
+        self._count, self._page = count, page
+        return self.reload()
+
+    def reload(self) -> asyncio.Task[Any]:
+        self._generation += 1
+        return self._tasks.start(f"{self._name}:load", self._load(self._generation))
+
+    async def _load(self, generation: int) -> None:
+        assert self._count is not None
+        assert self._page is not None
+        total = await self._count()
+        first = list(await self._page(0, PAGE_SIZE)) if total else []
+        if generation != self._generation:
+            return
+        self.beginResetModel()
+        self._total = total
+        self._pages = OrderedDict([(0, first)])
+        self._requested = set()
+        self.endResetModel()
+        self.loaded.emit()
+
+    def _request(self, page: int) -> None:
+        if page in self._requested or self._page is None:
+            return
+        self._requested.add(page)
+        generation = self._generation
+        # Started from the loop, not from inside data() while the view paints.
+        asyncio.get_event_loop().call_soon(
+            lambda: self._tasks.start(
+                f"{self._name}:page:{page}", self._fetch(page, generation), label="Loading rows"
+            )
+        )
+
+    async def _fetch(self, page: int, generation: int) -> None:
+        assert self._page is not None
+        try:
+            rows = list(await self._page(page * PAGE_SIZE, PAGE_SIZE))
+        finally:
+            if generation == self._generation:
+                self._requested.discard(page)
+        if generation != self._generation:
+            return
+        self._pages[page] = rows
+        while len(self._pages) > MAX_CACHED_PAGES:
+            self._pages.popitem(last=False)
+        if rows:
+            first = page * PAGE_SIZE
+            last = min(first + len(rows), self._total) - 1
+            if last >= first:
+                self.dataChanged.emit(
+                    self.index(first, 0), self.index(last, len(self._columns) - 1)
+                )
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def item(self, row: int) -> Any | None:
+        """The row's item if its page is loaded; otherwise asks for the page and returns None."""
+        if not 0 <= row < self._total:
+            return None
+        page_number, offset = divmod(row, PAGE_SIZE)
+        page = self._pages.get(page_number)
+        if page is None:
+            self._request(page_number)
+            return None
+        self._pages.move_to_end(page_number)
+        return page[offset] if offset < len(page) else None
+
+    def loaded_items(self) -> list[Any]:
+        """The loaded rows, in row order (what is cached, not the whole table)."""
+        return [item for number in sorted(self._pages) for item in self._pages[number]]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else self._total
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._columns)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self._columns[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or role not in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.EditRole,
+            Qt.ItemDataRole.ToolTipRole,
+        ):
+            return None
+        item = self.item(index.row())
+        if item is None:
+            return PENDING if role == Qt.ItemDataRole.DisplayRole else None
+        return self._cells(item)[index.column()]
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        if index.isValid() and index.column() == self.editable_column:
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.EditRole or index.column() != self.editable_column:
+            return False
+        item = self.item(index.row())
+        if item is None or self.on_edit is None:
+            return False
+        page_number, offset = divmod(index.row(), PAGE_SIZE)
+        self._pages[page_number][offset] = self.on_edit(item, str(value))
+        self.dataChanged.emit(index, index)
+        return True

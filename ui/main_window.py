@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME
 from app.services import VerificationService
+from app.workflows.pair import ImagePairModel
 from ui.dialogs.about_dialog import AboutDialog, app_icon
 from ui.errors import ErrorPresenter, StatusBanner
 from ui.provider_tab import ProviderTab
@@ -104,8 +105,10 @@ class MainWindow(QMainWindow):
         self.tasks = TaskRunner(on_error=self.presenter.show, parent=self)
         self.tabs = QTabWidget()
         self.provider_tabs: dict[str, ProviderTab] = {}
+        # One ID photo and one selfie for the whole window: loading in any tab shows in all.
+        self.pair = ImagePairModel()
         for info in service.providers:
-            tab = ProviderTab(service, info.id, self.tasks, self.presenter)
+            tab = ProviderTab(service, info.id, self.tasks, self.presenter, pair=self.pair)
             self.provider_tabs[info.id] = tab
             self.tabs.addTab(tab, info.display_name)
             self.tabs.setTabToolTip(self.tabs.count() - 1, info.description)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from app.services import VerificationService
 from app.settings import SANDBOX
+from app.workflows.pair import ImagePairModel
 from ui.dialogs.connection_dialog import ConnectionDialog
 from ui.errors import ErrorPresenter
 from ui.panels import panels_for
@@ -39,6 +40,8 @@ class ProviderTab(QWidget):
         tasks: TaskRunner,
         presenter: ErrorPresenter,
         parent: QWidget | None = None,
+        *,
+        pair: ImagePairModel | None = None,
     ) -> None:
         super().__init__(parent)
         self.service = service
@@ -73,7 +76,7 @@ class ProviderTab(QWidget):
         bar.addWidget(self.connection_state, 1)
         layout.addLayout(bar)
 
-        self.images = ImagePair(service, tasks, provider_id)
+        self.images = ImagePair(service, tasks, provider_id, model=pair)
         self.panel_tabs = QTabWidget()
         self.panel_tabs.setDocumentMode(True)
         self.context = PanelContext(service, provider_id, tasks, presenter, self.images)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QWidget
 from app.domain import EncodedImage
 from app.errors import ImageError
 from app.services import VerificationService
+from app.workflows.pair import ImagePairModel, InputStamp, PairSlot
 from ui.errors import ErrorPresenter
 from ui.tasks import TaskRunner
 from ui.widgets.image_pair import ImagePair
@@ -27,16 +28,32 @@ class PanelContext:
     def display_name(self) -> str:
         return self.service.info(self.provider_id).display_name
 
+    @property
+    def pair(self) -> ImagePairModel:
+        """The window's one image pair (shared by every tab)."""
+        return self.images.model
+
     def task_name(self, operation: str) -> str:
         return f"{self.provider_id}:{operation}"
 
+    def stamp(self, *slots: ImageSlot) -> InputStamp:
+        """What a result about to be made depends on: these images and the connection."""
+        return self.pair.stamp(
+            tuple(slot.kind for slot in slots), self.service.active_connection(self.provider_id)
+        )
+
     async def prepared(self, slot: ImageSlot) -> EncodedImage:
-        """The slot's image prepared for this provider's upload rules (off the Qt thread)."""
-        loaded = slot.loaded
+        """The slot's image prepared for this provider's upload rules (made once, then reused)."""
+        loaded = self.pair.image(slot.kind)
         if loaded is None:
-            title = "ID photo" if slot is self.images.id_photo else "selfie"
-            raise ImageError(f"Load a {title} first: drop a file on it, paste, or use Open….")
-        return await self.service.prepare_image(self.provider_id, loaded)
+            title = "an ID photo" if slot.kind is PairSlot.ID_PHOTO else "a selfie"
+            raise ImageError(f"Load {title} first: drop a file on it, paste, or use Open….")
+        provider_id = self.provider_id
+        return await self.pair.prepared(
+            loaded,
+            self.service.info(provider_id).upload_rules,
+            lambda image, _rules: self.service.prepare_image(provider_id, image),
+        )
 
 
 class Panel(QWidget):

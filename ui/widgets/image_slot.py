@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from app.domain import EncodedImage, LoadedImage
 from app.errors import ImageError
 from app.services import VerificationService
+from app.workflows.pair import ImagePairModel, PairSlot
 from ui.tasks import TaskRunner
 from ui.widgets.image_viewer import ImageViewer
 
@@ -111,9 +112,14 @@ class ImageSlot(QFrame):
         service: VerificationService,
         tasks: TaskRunner,
         parent: QWidget | None = None,
+        *,
+        pair: ImagePairModel | None = None,
     ) -> None:
         super().__init__(parent)
         self.slot_id = slot_id
+        self.kind = PairSlot.ID_PHOTO if slot_id.endswith(":id") else PairSlot.SELFIE
+        # The window's one pair: every tab's slot for this kind shows the same image.
+        self.pair = pair if pair is not None else ImagePairModel()
         self.provider_id = slot_id.split(":", 1)[0]
         self._title_text = title
         self._service = service
@@ -179,6 +185,10 @@ class ImageSlot(QFrame):
         paste.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         paste.activated.connect(self.paste)
         self._update_buttons()
+        unsubscribe = self.pair.subscribe(self._on_pair_changed)
+        self.destroyed.connect(lambda _obj=None: unsubscribe())
+        if self.pair.image(self.kind) is not None:
+            self._show(self.pair.image(self.kind))
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -196,6 +206,20 @@ class ImageSlot(QFrame):
         return self.spinner.isVisible()
 
     def set_loaded(self, image: LoadedImage | None) -> None:
+        """Put `image` in the window's pair: every slot of this kind (every tab) shows it."""
+        if image is not None and self.pair.image(self.kind) is image:
+            if self._loaded is not image:
+                self._show(image)
+            return
+        self.pair.set(self.kind, image)
+
+    def _on_pair_changed(self, kind: PairSlot) -> None:
+        if kind is self.kind:
+            self._show(self.pair.image(kind))
+
+    def _show(self, image: LoadedImage | None) -> None:
+        if image is None:
+            self._tasks.cancel(f"prepare:{self.slot_id}")
         self._loaded = image
         self._prepared = None
         self.prepared_badge.clear()
@@ -308,7 +332,11 @@ class ImageSlot(QFrame):
         self.prepared_badge.setText("Preparing…")
         try:
             async with self._busy():
-                encoded = await self._service.prepare_image(provider_id, loaded)
+                encoded = await self.pair.prepared(
+                    loaded,
+                    self._service.info(provider_id).upload_rules,
+                    lambda image, _rules: self._service.prepare_image(provider_id, image),
+                )
         except ImageError as exc:
             # Shown where the operator looks at this image; ctx.prepared raises it again on use.
             self.prepared_badge.setText(f"⚠ Cannot be sent: {exc.user_message}")

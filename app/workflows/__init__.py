@@ -1,0 +1,1 @@
+"""Qt-free operator workflows the window and the command line share."""

@@ -103,6 +103,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         self.presenter = ErrorPresenter(self.banner, Path(log_path) if log_path else None)
         self.tasks = TaskRunner(on_error=self.presenter.show, parent=self)
+        self.tasks.failed.connect(self.presenter.task_failed)
+        self.tasks.succeeded.connect(self.presenter.task_succeeded)
         self.tabs = QTabWidget()
         self.provider_tabs: dict[str, ProviderTab] = {}
         # One ID photo and one selfie for the whole window: loading in any tab shows in all.

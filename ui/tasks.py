@@ -30,6 +30,8 @@ class RunningTask:
 
 class TaskRunner(QObject):
     changed = Signal()
+    succeeded = Signal(str)  # task name; the banner of its earlier failure can go
+    failed = Signal(str)  # task name, after on_error has shown the failure
 
     def __init__(self, on_error: ErrorHandler, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +78,9 @@ class TaskRunner(QObject):
             exc = done.exception()
             if exc is not None:
                 self._on_error(exc, retry)
+                self.failed.emit(name)
+            else:
+                self.succeeded.emit(name)
 
         task.add_done_callback(finished)
         self.changed.emit()

@@ -43,6 +43,7 @@ from app.models.azure_face import (
     SessionKind,
     SessionOptions,
 )
+from app.workflows.pair import InputStamp, PairSlot
 from ui.dialogs.confirm import confirm_destructive
 from ui.panels.base import Panel, PanelContext
 from ui.widgets.copy_field import CopyField
@@ -552,6 +553,8 @@ class AzureVerifyPanel(Panel):
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self._detections: dict[str, tuple[EncodedImage, Detection]] = {}
+        # The images the current detections (and their face ids) were made from.
+        self._detected_from: InputStamp | None = None
         layout = QVBoxLayout(self)
         views = QGridLayout()
         self.reference_view = FaceView("ID photo: press Detect")
@@ -598,8 +601,7 @@ class AzureVerifyPanel(Panel):
 
     def on_connection_changed(self) -> None:
         self.limited_access.setVisible(self.ctx.service.is_sandbox(self.ctx.provider_id))
-        self._detections.clear()
-        self.verify_button.setEnabled(False)
+        self._forget_detections()
         self.result.clear()
 
     def _redraw(self) -> None:
@@ -611,8 +613,29 @@ class AzureVerifyPanel(Panel):
                 image, detection = self._detections[key]
                 view.show_faces(image.data, [f.rect for f in detection.faces], pick.currentIndex())
 
+    def on_images_changed(self, slot: PairSlot) -> None:
+        """Face ids belong to the images they were detected on: drop them, Verify waits."""
+        super().on_images_changed(slot)
+        self._forget_detections()
+
+    def _forget_detections(self) -> None:
+        self._detections.clear()
+        self._detected_from = None
+        self.verify_button.setEnabled(False)
+        self.verify_button.setToolTip("Detect faces on the images shown first")
+        for view, pick, caption in (
+            (self.reference_view, self.reference_pick, "ID photo: press Detect"),
+            (self.probe_view, self.probe_pick, "Selfie: press Detect"),
+        ):
+            view.clear()
+            view.setText(caption)
+            view.rects = ()
+            pick.clear()
+
     async def _detect(self) -> None:
         _busy([self.detect_button, self.verify_button], True)
+        self._forget_detections()
+        inputs = self.ctx.stamp(self.ctx.images.id_photo, self.ctx.images.selfie)
         try:
             reference = await self.ctx.prepared(self.ctx.images.id_photo)
             probe = await self.ctx.prepared(self.ctx.images.selfie)
@@ -642,27 +665,42 @@ class AzureVerifyPanel(Panel):
                         Verdict.INCONCLUSIVE,
                         f"No face found in the {' and '.join(missing)}",
                         reasons=("Use a clearer photo with a visible face.",),
-                    )
+                    ),
+                    inputs=inputs,
                 )
             elif any(len(d.faces) > 1 for _i, d in self._detections.values()):
                 self.ctx.presenter.info("Several faces found: pick the face to compare.")
         finally:
             _busy([self.detect_button], False)
-            self.verify_button.setEnabled(
-                len(self._detections) == 2 and all(d.faces for _i, d in self._detections.values())
+            if self.ctx.pair.is_current(inputs) and len(self._detections) == 2:
+                self._detected_from = inputs
+            else:  # an image was replaced or cleared while detecting
+                self._forget_detections()
+            ready = (
+                self._detected_from is not None
+                and len(self._detections) == 2
+                and all(d.faces for _i, d in self._detections.values())
             )
+            self.verify_button.setEnabled(ready)
+            self.verify_button.setToolTip("" if ready else "Detect faces on the images shown first")
 
     async def _verify(self) -> None:
         _busy([self.detect_button, self.verify_button], True)
         try:
+            inputs = self._detected_from
+            if inputs is None or not self.ctx.pair.is_current(inputs):
+                self._forget_detections()
+                raise OperationRefused("Detect faces again: the photos changed since Detect.")
             first = self._detections["reference"][1].faces[self.reference_pick.currentIndex()]
             second = self._detections["probe"][1].faces[self.probe_pick.currentIndex()]
             if first.face_id is None or second.face_id is None:
                 raise OperationRefused("Detect the faces again: Azure returned no face ids.")
             result = await self.provider.verify_faces(first.face_id, second.face_id)
-            self.result.show_result(result)
+            self.result.show_result(result, inputs=inputs)
+            self.result.check_stale(self.ctx.pair)  # an image replaced while verifying
         finally:
-            _busy([self.detect_button, self.verify_button], False)
+            _busy([self.detect_button], False)
+            self.verify_button.setEnabled(self._detected_from is not None)
 
 
 class AzurePersonGroupsPanel(Panel):
@@ -940,6 +978,7 @@ class AzurePersonGroupsPanel(Panel):
 
     async def _identify(self) -> None:
         group_id = self._group()
+        inputs = self.ctx.stamp(self.ctx.images.selfie)
         selfie = await self.ctx.prepared(self.ctx.images.selfie)
         self._set_busy(True)
         try:
@@ -951,7 +990,8 @@ class AzurePersonGroupsPanel(Panel):
                     f"{candidate.confidence:.3f}  {candidate.name or candidate.person_id}{extra}"
                 )
             copyable = {"Best person id": found.candidates[0].person_id} if found.candidates else {}
-            self.result.show_result(found.result, copyable=copyable)
+            self.result.show_result(found.result, copyable=copyable, inputs=inputs)
+            self.result.check_stale(self.ctx.pair)
         finally:
             self._set_busy(False)
 

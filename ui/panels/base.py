@@ -14,6 +14,7 @@ from ui.errors import ErrorPresenter
 from ui.tasks import TaskRunner
 from ui.widgets.image_pair import ImagePair
 from ui.widgets.image_slot import ImageSlot
+from ui.widgets.result_card import ResultCard
 
 
 @dataclass
@@ -64,6 +65,13 @@ class Panel(QWidget):
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        unsubscribe = ctx.pair.subscribe(self.on_images_changed)
+        self.destroyed.connect(lambda _obj=None: unsubscribe())
+
+    def on_images_changed(self, slot: PairSlot) -> None:
+        """An image of the pair changed or was cleared: results made from it go stale at once."""
+        for card in self.findChildren(ResultCard):
+            card.check_stale(self.ctx.pair)
 
     def on_connection_changed(self) -> None:
         """The tab switched connection (Sandbox ↔ profile): drop results of the old one."""

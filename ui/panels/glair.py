@@ -105,6 +105,7 @@ class GlairFaceMatchPanel(Panel):
         self.match_button.setEnabled(False)
         self.busy.setText("Matching…")
         try:
+            inputs = self.ctx.stamp(self.ctx.images.id_photo, self.ctx.images.selfie)
             reference = await self.ctx.prepared(self.ctx.images.id_photo)
             probe = await self.ctx.prepared(self.ctx.images.selfie)
             provider = _face_match(self.ctx)
@@ -112,7 +113,8 @@ class GlairFaceMatchPanel(Panel):
         finally:
             self.match_button.setEnabled(True)
             self.busy.clear()
-        self.result.show_result(result)
+        self.result.show_result(result, inputs=inputs)
+        self.result.check_stale(self.ctx.pair)  # an image replaced while matching
 
     def on_connection_changed(self) -> None:
         self.result.clear()
@@ -193,6 +195,7 @@ class GlairImageLivenessPanel(Panel):
                 if self.source.currentData() == "selfie"
                 else self.ctx.images.id_photo
             )
+            inputs = self.ctx.stamp(slot)
             image = await self.ctx.prepared(slot)
             result: CheckResult
             if active:
@@ -206,7 +209,8 @@ class GlairImageLivenessPanel(Panel):
             for button in buttons:
                 button.setEnabled(True)
             self.busy.clear()
-        self.result.show_result(result)
+        self.result.show_result(result, inputs=inputs)
+        self.result.check_stale(self.ctx.pair)
 
     def on_connection_changed(self) -> None:
         self.result.clear()

@@ -199,11 +199,13 @@ class FaceMatchPanel(_UqudoPanel):
 
     async def _match(self) -> None:
         with self._busy("face_match"):
+            inputs = self.ctx.stamp(self.ctx.images.id_photo, self.ctx.images.selfie)
             reference = await self.ctx.prepared(self.ctx.images.id_photo)
             probe = await self.ctx.prepared(self.ctx.images.selfie)
             provider = self._matcher()
             result = await provider.match_faces(reference, probe, minimum_level=self.minimum_level)
-        self.result_card.show_result(result)
+        self.result_card.show_result(result, inputs=inputs)
+        self.result_card.check_stale(self.ctx.pair)  # an image replaced while matching
 
     def on_connection_changed(self) -> None:
         self.result_card.clear()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
@@ -22,7 +24,7 @@ from app.workflows.pair import ImagePairModel
 from ui.dialogs.about_dialog import AboutDialog, app_icon
 from ui.errors import ErrorPresenter, StatusBanner
 from ui.provider_tab import ProviderTab
-from ui.tasks import TaskRunner
+from ui.tasks import RunningTask, TaskRunner, readable_task_name
 from ui.theme import apply_theme
 
 EMPTY_STATE = (
@@ -35,11 +37,18 @@ EMPTY_STATE = (
 class TaskIndicator(QWidget):
     """Status-bar widget: what is running, a busy bar, and a cancel button."""
 
-    def __init__(self, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        tasks: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        vendors: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(parent)
         from PySide6.QtWidgets import QHBoxLayout
 
         self._tasks = tasks
+        self._vendors = dict(vendors or {})  # provider id → display name
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel()
@@ -69,11 +78,16 @@ class TaskIndicator(QWidget):
             self.label.setText("Ready")
             return
         self.label.setText(
-            running[0].label if len(running) == 1 else f"{len(running)} operations running"
+            self._label(running[0]) if len(running) == 1 else f"{len(running)} operations running"
         )
         for task in running:
-            action = self.menu.addAction(f"Cancel “{task.label}”")
+            action = self.menu.addAction(f"Cancel “{self._label(task)}”")
             action.triggered.connect(lambda _=False, name=task.name: self._tasks.cancel(name))
+
+    def _label(self, task: RunningTask) -> str:
+        if task.label != task.name:
+            return task.label
+        return readable_task_name(task.name, self._vendors)
 
     def _on_cancel_clicked(self) -> None:
         for task in self._tasks.running():
@@ -122,7 +136,9 @@ class MainWindow(QMainWindow):
         else:
             layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
-        self.task_indicator = TaskIndicator(self.tasks)
+        self.task_indicator = TaskIndicator(
+            self.tasks, vendors={info.id: info.display_name for info in service.providers}
+        )
         self.statusBar().addPermanentWidget(self.task_indicator)
         self.presenter.credentials_requested.connect(self._on_credentials_requested)
         self._build_menus()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -125,9 +126,14 @@ class ProviderTab(QWidget):
             if status.is_sandbox
             else "Edit this connection's URLs and credentials"
         )
+        # The sandbox note takes the palette's link colour through its foreground role, not a
+        # style sheet: a style sheet's palette() is resolved once and kept across theme switches.
+        self.connection_state.setForegroundRole(
+            QPalette.ColorRole.Link if status.is_sandbox else QPalette.ColorRole.WindowText
+        )
         if status.is_sandbox:
             self.connection_state.setText(SANDBOX_NOTE)
-            self.connection_state.setStyleSheet("color: palette(link);")
+            self.connection_state.setStyleSheet("")
         elif status.missing_credentials:
             self.connection_state.setText(
                 "Set credentials to use this connection: missing "

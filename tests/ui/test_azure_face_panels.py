@@ -152,6 +152,9 @@ def test_person_group_create_add_train_identify_delete(
 
     qloop.run_until_complete(scenario())
     assert [q.title for q in confirmations] == ["Delete person", "Delete person group"]
+    # The operator is asked about the person by name; the id is only a detail.
+    assert "“Dana”" in confirmations[0].text
+    assert "Person id" in confirmations[0].details
 
 
 def _row_ids(panel: AzureSessionsPanel) -> list[str]:

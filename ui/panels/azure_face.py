@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -359,6 +360,9 @@ class AzureSessionsPanel(Panel):
             if kind is SessionKind.LIVENESS_WITH_VERIFY:
                 reference = await self.ctx.prepared(self.ctx.images.id_photo)
             set_in_client = self.set_in_client.isChecked()
+            if not set_in_client and not self.device_id.text().strip():
+                # Azure requires one unless the device sets its own: make one the operator sees.
+                self.device_id.setText(str(uuid.uuid4()))
             options = SessionOptions(
                 operation_mode=OperationMode(self.mode.currentData()),
                 auth_token_ttl=self.ttl.value(),
@@ -857,6 +861,7 @@ class AzurePersonGroupsPanel(Panel):
             for person in persons:
                 item = QListWidgetItem(f"{person.name} · {len(person.face_ids)} face(s)")
                 item.setData(Qt.ItemDataRole.UserRole, person.person_id)
+                item.setData(Qt.ItemDataRole.UserRole + 1, person.name)
                 item.setToolTip(person.person_id)
                 self.persons.addItem(item)
             status = await self.provider.training_status(group_id)
@@ -941,11 +946,13 @@ class AzurePersonGroupsPanel(Panel):
         if item is None:
             raise OperationRefused("Pick the person to delete.")
         person_id = str(item.data(Qt.ItemDataRole.UserRole))
+        person_name = str(item.data(Qt.ItemDataRole.UserRole + 1) or person_id)
         if not await confirm_destructive(
             self,
             title="Delete person",
-            text=f"Delete person {person_id} and their faces from {group_id}?",
-            details="They will no longer be identified once the group is trained again.",
+            text=f"Delete “{person_name}” and their faces from the group {group_id}?",
+            details=f"Person id {person_id}. They will no longer be identified once the group "
+            "is trained again.",
         ):
             return
         self._set_busy(True)

@@ -40,6 +40,7 @@ from app.errors import OperationRefused
 from app.models.uqudo import (
     DEFAULT_MATCH_LEVEL,
     DELETE_CONSEQUENCE,
+    DETAIL_ALREADY_KNOWN,
     DETAIL_VERIFICATION_ID,
     MATCH_LEVEL_MEANINGS,
     MATCH_LEVEL_SHORT,
@@ -140,6 +141,42 @@ class _UqudoPanel(Panel):
             self.ctx.tasks.cancel(self._current)
 
 
+# What an achieved level says about this pair. MATCH_LEVEL_MEANINGS describes the minimum-level
+# setting ("not recommended"), which reads wrongly as the description of a result.
+ACHIEVED_LEVEL_MEANINGS = {
+    1: "uqudo's lowest level: the faces barely resemble each other.",
+    2: "Low resemblance: often reached by different people.",
+    3: "Moderate resemblance: uqudo's default threshold for a match.",
+    4: "Good resemblance.",
+    5: "uqudo's highest level: very likely the same person.",
+}
+ALREADY_KNOWN_WARNING = (
+    "Already known can mean a returning customer or a face reused for another identity: "
+    "check the earlier verification before accepting."
+)
+
+
+def _as_achieved_level(result: CheckResult) -> CheckResult:
+    """The score's meaning describes the level reached, not the setting of that name."""
+    score = result.score
+    if score is None:
+        return result
+    level = int(score.value)
+    meaning = ACHIEVED_LEVEL_MEANINGS.get(level, score.meaning)
+    return replace(result, score=replace(score, meaning=meaning))
+
+
+def _as_review(result: CheckResult) -> CheckResult:
+    """A 1:N hit is not a pass: a face already in the index may be a reused one."""
+    if result.verdict is not Verdict.POSITIVE or result.details.get(DETAIL_ALREADY_KNOWN) != "yes":
+        return result
+    return replace(
+        result,
+        verdict=Verdict.INCONCLUSIVE,
+        warnings=(*result.warnings, ALREADY_KNOWN_WARNING),
+    )
+
+
 def _level_label(level: int) -> str:
     return f"{level} — {MATCH_LEVEL_SHORT[level]}"
 
@@ -204,7 +241,7 @@ class FaceMatchPanel(_UqudoPanel):
             probe = await self.ctx.prepared(self.ctx.images.selfie)
             provider = self._matcher()
             result = await provider.match_faces(reference, probe, minimum_level=self.minimum_level)
-        self.result_card.show_result(result, inputs=inputs)
+        self.result_card.show_result(_as_achieved_level(result), inputs=inputs)
         self.result_card.check_stale(self.ctx.pair)  # an image replaced while matching
 
     def on_connection_changed(self) -> None:
@@ -275,15 +312,18 @@ class FaceSessionPanel(_UqudoPanel):
 
     async def _create(self) -> None:
         with self._busy("face_session"):
+            inputs = self.ctx.stamp(self.ctx.images.id_photo)
             photo = await self.ctx.prepared(self.ctx.images.id_photo)
             provider = self._face_sessions()
             session = await provider.create_face_session(photo)
+            # Named by fingerprint: file names are often the person's name.
+            shown = " ".join(image.short for _slot, image in inputs.inputs)
             await self.ctx.service.record_session(
                 self.ctx.provider_id,
                 session.session_id,
                 kind=FACE_SESSION_KIND,
                 status="created",
-                label=f"ID photo {photo.source_name}".strip(),
+                label=f"ID photo {shown}".strip(),
                 extra={"expires_at": session.expires_at.isoformat(timespec="seconds")},
             )
         self._session = session
@@ -443,7 +483,7 @@ class OneToNPanel(_UqudoPanel):
         # The id moves from the plain details to a copyable row.
         copyable = {"oneToNVerificationId": result_id} if result_id else None
         details = {k: v for k, v in result.details.items() if k != DETAIL_VERIFICATION_ID}
-        shown = replace(result, details=details)
+        shown = _as_review(replace(result, details=details))
         self.result_card.show_result(shown, copyable=copyable)
         if result_id:
             self.delete_id.setText(result_id)

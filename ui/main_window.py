@@ -24,6 +24,7 @@ from app.workflows.pair import ImagePairModel
 from ui.dialogs.about_dialog import AboutDialog, app_icon
 from ui.errors import ErrorPresenter, StatusBanner
 from ui.provider_tab import ProviderTab
+from ui.shortcuts import ShortcutsDialog, WindowShortcuts
 from ui.tasks import RunningTask, TaskRunner, readable_task_name
 from ui.theme import apply_theme
 
@@ -142,6 +143,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.task_indicator)
         self.presenter.credentials_requested.connect(self._on_credentials_requested)
         self._build_menus()
+        self.shortcuts = WindowShortcuts(self)
         for warning in service.startup_warnings:
             self.presenter.info(warning, severity="warning")
         self._restore_geometry()
@@ -169,10 +171,19 @@ class MainWindow(QMainWindow):
         registry_action.triggered.connect(self.open_registry)
         tools_menu.addAction(registry_action)
         self.help_menu = self.menuBar().addMenu("&Help")
+        shortcuts_action = QAction("&Keyboard shortcuts", self)
+        shortcuts_action.triggered.connect(self.show_shortcuts)
+        self.help_menu.addAction(shortcuts_action)
         about_action = QAction(f"&About {APP_NAME}", self)
         about_action.setMenuRole(QAction.MenuRole.AboutRole)
         about_action.triggered.connect(self.show_about)
         self.help_menu.addAction(about_action)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def show_about(self) -> AboutDialog:
         """Open the non-modal About box (versions and folders, copyable for support)."""

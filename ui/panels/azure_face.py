@@ -102,6 +102,8 @@ class AzureSessionsPanel(Panel):
     """Create, list, look up, audit and delete liveness sessions in the profile's API version."""
 
     title = "Liveness sessions"
+    main_actions = ("create_button",)
+    refresh_actions = ("refresh_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -553,6 +555,7 @@ class AzureVerifyPanel(Panel):
     """Detect on both photos, let the operator pick a face, then verify 1:1."""
 
     title = "Face verify (1:1)"
+    main_actions = ("verify_button", "detect_button")
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -711,6 +714,8 @@ class AzurePersonGroupsPanel(Panel):
     """LargePersonGroups: create, add persons from loaded photos, train, identify, delete."""
 
     title = "Person groups (1:N)"
+    main_actions = ("identify_button",)
+    refresh_actions = ("refresh_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)

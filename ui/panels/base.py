@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QAbstractButton, QWidget
 
 from app.domain import EncodedImage
 from app.errors import ImageError
@@ -61,6 +61,9 @@ class Panel(QWidget):
     """One capability of one provider. Subclasses set `title` and build their form."""
 
     title = "Panel"
+    # Button attributes for Ctrl+Return (the first one enabled and visible runs) and for F5.
+    main_actions: tuple[str, ...] = ()
+    refresh_actions: tuple[str, ...] = ()
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,3 +78,16 @@ class Panel(QWidget):
 
     def on_connection_changed(self) -> None:
         """The tab switched connection (Sandbox ↔ profile): drop results of the old one."""
+
+    def trigger(self, names: tuple[str, ...]) -> bool:
+        """Click the first of these buttons the operator could click now; False if none."""
+        for name in names:
+            button = getattr(self, name, None)
+            if (
+                isinstance(button, QAbstractButton)
+                and button.isEnabled()
+                and button.isVisibleTo(self)
+            ):
+                button.click()
+                return True
+        return False

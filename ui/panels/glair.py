@@ -74,6 +74,7 @@ class GlairFaceMatchPanel(Panel):
     """1:1 face match: the ID photo is GLAIR's stored_image, the selfie its captured_image."""
 
     title = "Face match"
+    main_actions = ("match_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -124,6 +125,7 @@ class GlairImageLivenessPanel(Panel):
     """Passive liveness on one photo, and active liveness: does it show a chosen gesture?"""
 
     title = "Image liveness"
+    main_actions = ("passive_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -234,6 +236,8 @@ class GlairSessionsPanel(Panel):
     """Hosted passive / active liveness sessions: create, open, watch, simulate, forget."""
 
     title = "Liveness sessions"
+    main_actions = ("create_button",)
+    refresh_actions = ("refresh_button",)
     # Seconds between the first polls of a watched session (tests shorten it).
     watch_interval = 2.0
     watch_max_interval = 20.0

@@ -183,6 +183,7 @@ def _level_label(level: int) -> str:
 
 class FaceMatchPanel(_UqudoPanel):
     title = "Face match"
+    main_actions = ("match_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -250,6 +251,7 @@ class FaceMatchPanel(_UqudoPanel):
 
 class FaceSessionPanel(_UqudoPanel):
     title = "Face session"
+    main_actions = ("create_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -391,6 +393,7 @@ class FaceSessionPanel(_UqudoPanel):
 
 class OneToNPanel(_UqudoPanel):
     title = "1:N face index"
+    main_actions = ("search_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -584,6 +587,7 @@ class OneToNPanel(_UqudoPanel):
 
 class SessionResultsPanel(_UqudoPanel):
     title = "Session results"
+    main_actions = ("fetch_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)

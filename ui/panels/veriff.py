@@ -127,6 +127,8 @@ class VeriffSessionsPanel(Panel):
     """Verification sessions: list and create on the left, the open session on the right."""
 
     title = "Verification sessions"
+    main_actions = ("create_button",)
+    refresh_actions = ("refresh_list_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)

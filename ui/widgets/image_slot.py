@@ -47,6 +47,7 @@ IMAGE_FILTER = (
 )
 RECENT_KEY = "images/recent"
 RECENT_LIMIT = 8
+FOLDER_KEY = "images/last_folder"
 # Raw image types a browser or another app may put on a drag or the clipboard, best first.
 _IMAGE_MIME_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp")
 # How much of the shorter side a face usually takes: a selfie is mostly face, an ID photo is a
@@ -181,9 +182,12 @@ class ImageSlot(QFrame):
         self.view_button.clicked.connect(self._on_view_clicked)
         self.clear_button.clicked.connect(self.clear)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        paste = QShortcut(QKeySequence.StandardKey.Paste, self)
-        paste.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        paste.activated.connect(self.paste)
+        # Alone (tests, dialogs) the slot pastes itself; in the window, the window's Ctrl+V
+        # picks the slot and disables this one (two live Ctrl+V would make both ambiguous).
+        self.paste_shortcut = QShortcut(QKeySequence.StandardKey.Paste, self)
+        self.paste_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.paste_shortcut.activated.connect(self.paste)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # click a slot, then paste into it
         self._update_buttons()
         unsubscribe = self.pair.subscribe(self._on_pair_changed)
         self.destroyed.connect(lambda _obj=None: unsubscribe())
@@ -392,8 +396,15 @@ class ImageSlot(QFrame):
         )
 
     def _on_open_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", IMAGE_FILTER)
+        self.open_file_dialog()
+
+    def open_file_dialog(self) -> None:
+        """Ask for a file, starting in the folder the last image was opened from."""
+        title = f"Open {'an ID photo' if self.kind is PairSlot.ID_PHOTO else 'a selfie'}"
+        folder = str(_settings().value(FOLDER_KEY, "") or "")
+        path, _ = QFileDialog.getOpenFileName(self, title, folder, IMAGE_FILTER)
         if path:
+            remember_folder(path)
             self._tasks.start(f"load:{self.slot_id}", self.load_file(path), label="Loading image")
 
     def _fill_recent_menu(self) -> None:
@@ -448,6 +459,13 @@ def recent_files() -> list[str]:
 def remember_recent(path: str) -> None:
     files = [path, *(p for p in recent_files() if p != path)][:RECENT_LIMIT]
     _settings().setValue(RECENT_KEY, files)
+
+
+def remember_folder(path: str) -> None:
+    """The open dialog starts here next time (any slot, any tab)."""
+    from pathlib import Path
+
+    _settings().setValue(FOLDER_KEY, str(Path(path).parent))
 
 
 def _qimage_png(image: object) -> bytes:

@@ -91,6 +91,7 @@ class ErrorPresenter(QObject):
         self._retry: Callable[[], None] | None = None
         self._details = ""
         self._provider = ""
+        self._failed_task: str | None = None  # the action whose failure the banner shows
         self.shown: list[str] = []
         self.crashes: list[str] = []
         if banner is not None:
@@ -98,13 +99,26 @@ class ErrorPresenter(QObject):
             banner.copy_button.clicked.connect(self._on_copy_clicked)
             banner.credentials_button.clicked.connect(self._on_credentials_clicked)
 
+    def task_failed(self, name: str) -> None:
+        """The banner now shows this action's failure (see `task_succeeded`)."""
+        self._failed_task = name
+
+    def task_succeeded(self, name: str) -> None:
+        """An action that failed earlier worked this time: its error banner no longer applies."""
+        if name == self._failed_task:
+            self._failed_task = None
+            if self._banner is not None:
+                self._banner.hide()
+
     def show(self, exc: BaseException, retry: Callable[[], None] | None = None) -> None:
+        self._failed_task = None  # set again by task_failed when a task raised it
         if isinstance(exc, AppError):
             self.show_app_error(exc, retry)
         else:
             self.show_crash(exc)
 
     def info(self, text: str, *, severity: str = "info") -> None:
+        self._failed_task = None  # a newer message replaced the failure
         self.shown.append(text)
         if self._banner is not None:
             self._banner.retry_button.hide()

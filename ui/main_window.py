@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
@@ -21,13 +23,15 @@ from app import APP_NAME
 from app.domain import CheckResult
 from app.services import VerificationService
 from app.workflows.audit import VerifyResult
+from app.workflows.pair import ImagePairModel
 from ui.dialogs.about_dialog import AboutDialog, app_icon
 from ui.errors import ErrorPresenter, StatusBanner
 from ui.panels.base import Panel
 from ui.panels.compare import TITLE as COMPARE_TITLE
 from ui.panels.compare import ComparePanel
 from ui.provider_tab import ProviderTab
-from ui.tasks import TaskRunner
+from ui.shortcuts import ShortcutsDialog, WindowShortcuts
+from ui.tasks import RunningTask, TaskRunner, readable_task_name
 from ui.theme import apply_theme
 from ui.widgets.result_card import RESULT_LISTENERS
 
@@ -42,11 +46,18 @@ EMPTY_STATE = (
 class TaskIndicator(QWidget):
     """Status-bar widget: what is running, a busy bar, and a cancel button."""
 
-    def __init__(self, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        tasks: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        vendors: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(parent)
         from PySide6.QtWidgets import QHBoxLayout
 
         self._tasks = tasks
+        self._vendors = dict(vendors or {})  # provider id → display name
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel()
@@ -76,11 +87,16 @@ class TaskIndicator(QWidget):
             self.label.setText("Ready")
             return
         self.label.setText(
-            running[0].label if len(running) == 1 else f"{len(running)} operations running"
+            self._label(running[0]) if len(running) == 1 else f"{len(running)} operations running"
         )
         for task in running:
-            action = self.menu.addAction(f"Cancel “{task.label}”")
+            action = self.menu.addAction(f"Cancel “{self._label(task)}”")
             action.triggered.connect(lambda _=False, name=task.name: self._tasks.cancel(name))
+
+    def _label(self, task: RunningTask) -> str:
+        if task.label != task.name:
+            return task.label
+        return readable_task_name(task.name, self._vendors)
 
     def _on_cancel_clicked(self) -> None:
         for task in self._tasks.running():
@@ -110,14 +126,18 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         self.presenter = ErrorPresenter(self.banner, Path(log_path) if log_path else None)
         self.tasks = TaskRunner(on_error=self.presenter.show, parent=self)
+        self.tasks.failed.connect(self.presenter.task_failed)
+        self.tasks.succeeded.connect(self.presenter.task_succeeded)
         self.tabs = QTabWidget()
         self.provider_tabs: dict[str, ProviderTab] = {}
+        # One ID photo and one selfie for the whole window: loading in any tab shows in all.
+        self.pair = ImagePairModel()
         self.compare_panel = ComparePanel(service, self.tasks, self.presenter)
         if self.compare_panel.vendors:
             self.tabs.addTab(self.compare_panel, COMPARE_TITLE)
             self.tabs.setTabToolTip(0, "One pair through every vendor's face match, side by side")
         for info in service.providers:
-            tab = ProviderTab(service, info.id, self.tasks, self.presenter)
+            tab = ProviderTab(service, info.id, self.tasks, self.presenter, pair=self.pair)
             self.provider_tabs[info.id] = tab
             self.tabs.addTab(tab, info.display_name)
             self.tabs.setTabToolTip(self.tabs.count() - 1, info.description)
@@ -129,10 +149,13 @@ class MainWindow(QMainWindow):
         else:
             layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
-        self.task_indicator = TaskIndicator(self.tasks)
+        self.task_indicator = TaskIndicator(
+            self.tasks, vendors={info.id: info.display_name for info in service.providers}
+        )
         self.statusBar().addPermanentWidget(self.task_indicator)
         self.presenter.credentials_requested.connect(self._on_credentials_requested)
         self._build_menus()
+        self.shortcuts = WindowShortcuts(self)
         for warning in service.startup_warnings:
             self.presenter.info(warning, severity="warning")
         RESULT_LISTENERS.append(self._on_result_shown)
@@ -176,10 +199,19 @@ class MainWindow(QMainWindow):
         registry_action.triggered.connect(self.open_registry)
         tools_menu.addAction(registry_action)
         self.help_menu = self.menuBar().addMenu("&Help")
+        shortcuts_action = QAction("&Keyboard shortcuts", self)
+        shortcuts_action.triggered.connect(self.show_shortcuts)
+        self.help_menu.addAction(shortcuts_action)
         about_action = QAction(f"&About {APP_NAME}", self)
         about_action.setMenuRole(QAction.MenuRole.AboutRole)
         about_action.triggered.connect(self.show_about)
         self.help_menu.addAction(about_action)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def show_about(self) -> AboutDialog:
         """Open the non-modal About box (versions and folders, copyable for support)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from app.services import VerificationService
 from app.settings import SANDBOX
+from app.workflows.pair import ImagePairModel
 from ui.dialogs.connection_dialog import ConnectionDialog
 from ui.errors import ErrorPresenter
 from ui.panels import panels_for
@@ -39,6 +41,8 @@ class ProviderTab(QWidget):
         tasks: TaskRunner,
         presenter: ErrorPresenter,
         parent: QWidget | None = None,
+        *,
+        pair: ImagePairModel | None = None,
     ) -> None:
         super().__init__(parent)
         self.service = service
@@ -73,7 +77,7 @@ class ProviderTab(QWidget):
         bar.addWidget(self.connection_state, 1)
         layout.addLayout(bar)
 
-        self.images = ImagePair(service, tasks, provider_id)
+        self.images = ImagePair(service, tasks, provider_id, model=pair)
         self.panel_tabs = QTabWidget()
         self.panel_tabs.setDocumentMode(True)
         self.context = PanelContext(service, provider_id, tasks, presenter, self.images)
@@ -122,9 +126,14 @@ class ProviderTab(QWidget):
             if status.is_sandbox
             else "Edit this connection's URLs and credentials"
         )
+        # The sandbox note takes the palette's link colour through its foreground role, not a
+        # style sheet: a style sheet's palette() is resolved once and kept across theme switches.
+        self.connection_state.setForegroundRole(
+            QPalette.ColorRole.Link if status.is_sandbox else QPalette.ColorRole.WindowText
+        )
         if status.is_sandbox:
             self.connection_state.setText(SANDBOX_NOTE)
-            self.connection_state.setStyleSheet("color: palette(link);")
+            self.connection_state.setStyleSheet("")
         elif status.missing_credentials:
             self.connection_state.setText(
                 "Set credentials to use this connection: missing "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,20 @@ from PySide6.QtCore import QObject, Signal
 log = logging.getLogger("facedesk.ui.tasks")
 
 ErrorHandler = Callable[[BaseException, "Callable[[], None] | None"], None]
+
+
+def readable_task_name(name: str, vendors: Mapping[str, str]) -> str:
+    """What the status bar says for a task started without a label.
+
+    "uqudo:face_match" → "uqudo: Face match": the vendor's display name, then the operation in
+    words, never the internal identifier.
+    """
+    prefix, _sep, rest = name.partition(":")
+    if prefix in vendors and rest:
+        words = rest.replace(":", " ").replace("_", " ").strip()
+        return f"{vendors[prefix]}: {words[:1].upper()}{words[1:]}"
+    words = name.replace(":", " ").replace("_", " ").strip()
+    return f"{words[:1].upper()}{words[1:]}"
 
 
 @dataclass
@@ -30,6 +44,8 @@ class RunningTask:
 
 class TaskRunner(QObject):
     changed = Signal()
+    succeeded = Signal(str)  # task name; the banner of its earlier failure can go
+    failed = Signal(str)  # task name, after on_error has shown the failure
 
     def __init__(self, on_error: ErrorHandler, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +92,9 @@ class TaskRunner(QObject):
             exc = done.exception()
             if exc is not None:
                 self._on_error(exc, retry)
+                self.failed.emit(name)
+            else:
+                self.succeeded.emit(name)
 
         task.add_done_callback(finished)
         self.changed.emit()

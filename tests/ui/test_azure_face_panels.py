@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import random
 from typing import Any
@@ -151,6 +152,9 @@ def test_person_group_create_add_train_identify_delete(
 
     qloop.run_until_complete(scenario())
     assert [q.title for q in confirmations] == ["Delete person", "Delete person group"]
+    # The operator is asked about the person by name; the id is only a detail.
+    assert "“Dana”" in confirmations[0].text
+    assert "Person id" in confirmations[0].details
 
 
 def _row_ids(panel: AzureSessionsPanel) -> list[str]:
@@ -233,5 +237,66 @@ def test_session_faces_are_drawn_on_the_reference_and_the_session_image(
         assert len(panel.session_image_view.rects) == 1
         assert panel.session_image_view.pixmap() is not None
         panel.grab().save("/tmp/azure_sessions_faces.png")
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_verdict_never_describes_images_that_are_not_on_screen(
+    qtbot, qloop, panel_context_factory, presenter, confirmations
+):
+    """Detect → Verify, then change or clear the selfie: no verdict, Verify waits for Detect."""
+    ctx, panel = make(qtbot, panel_context_factory, AzureVerifyPanel)
+
+    async def scenario() -> None:
+        await load(ctx, face_jpeg(7), face_jpeg(7, quality=70))
+        panel.detect_button.click()
+        await settle(ctx)
+        assert panel.verify_button.isEnabled()
+        panel.verify_button.click()
+        await settle(ctx)
+        assert "Same person" in panel.result.verdict.text(), presenter.shown
+        selfie = ctx.pair.get(ctx.images.selfie.kind)
+        assert selfie is not None
+        # The card names its inputs by short fingerprint, with the connection.
+        assert selfie.short in panel.result.provenance.summary
+        assert "Sandbox" in panel.result.provenance.summary
+        assert panel.result.score.isVisibleTo(panel)
+
+        # Another selfie: the verdict goes at once, and Verify cannot reuse the old face ids.
+        await load(ctx, None, face_jpeg(99))
+        assert "Same person" not in panel.result.verdict.text()
+        assert "Out of date" in panel.result.verdict.text()
+        assert "selfie changed" in panel.result.verdict.text()
+        assert not panel.result.score.isVisibleTo(panel)
+        assert not panel.verify_button.isEnabled()
+        assert panel.probe_pick.count() == 0
+
+        # Detect again re-enables Verify; then clearing the selfie withdraws the new verdict.
+        panel.detect_button.click()
+        await settle(ctx)
+        assert panel.verify_button.isEnabled()
+        panel.verify_button.click()
+        await settle(ctx)
+        assert "Not the same person" in panel.result.verdict.text()
+        ctx.images.selfie.clear()
+        assert "cleared" in panel.result.verdict.text()
+        assert "person" not in panel.result.verdict.text().lower()
+        assert not panel.verify_button.isEnabled()
+
+    qloop.run_until_complete(scenario())
+
+
+def test_an_image_replaced_while_detecting_leaves_verify_disabled(
+    qtbot, qloop, panel_context_factory, presenter, confirmations
+):
+    ctx, panel = make(qtbot, panel_context_factory, AzureVerifyPanel)
+
+    async def scenario() -> None:
+        await load(ctx, face_jpeg(8), face_jpeg(8, quality=70))
+        panel.detect_button.click()
+        await asyncio.sleep(0)
+        await load(ctx, None, face_jpeg(55))  # lands while Detect is on the wire
+        await settle(ctx)
+        assert not panel.verify_button.isEnabled()
 
     qloop.run_until_complete(scenario())

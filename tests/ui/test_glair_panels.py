@@ -97,7 +97,7 @@ def test_face_match_without_images_asks_for_them(
         await settle(ctx)
 
     qloop.run_until_complete(scenario())
-    assert presenter.shown == ["Load a ID photo first: drop a file on it, paste, or use Open…."]
+    assert presenter.shown == ["Load an ID photo first: drop a file on it, paste, or use Open…."]
     assert panel.match_button.isEnabled()
 
 

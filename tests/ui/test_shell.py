@@ -255,3 +255,36 @@ def test_audit_dialog_lists_attempt_and_outcome(
             assert rows[0][3] == "Sandbox"
 
     qloop.run_until_complete(scenario())
+
+
+def test_an_error_banner_clears_when_that_action_next_succeeds(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop
+) -> None:
+    banner = StatusBanner()
+    qtbot.addWidget(banner)
+    presenter = ErrorPresenter(banner)
+    runner = TaskRunner(on_error=presenter.show)
+    runner.failed.connect(presenter.task_failed)
+    runner.succeeded.connect(presenter.task_succeeded)
+    outcomes = iter([ProviderUnavailable("Vendor is down."), None])
+
+    async def match() -> None:
+        failure = next(outcomes)
+        if failure is not None:
+            raise failure
+
+    async def other() -> None:
+        return None
+
+    async def scenario() -> None:
+        runner.start("glair:face_match", match())
+        await runner.wait_idle()
+        assert not banner.isHidden()
+        runner.start("uqudo:face_match", other())  # another action: the banner stays
+        await runner.wait_idle()
+        assert not banner.isHidden()
+        runner.start("glair:face_match", match())
+        await runner.wait_idle()
+        assert banner.isHidden()
+
+    qloop.run_until_complete(scenario())

@@ -73,6 +73,10 @@ def test_search_insert_search_delete_search_keeps_the_features(
         panel.search_button.click()
         await settle(ctx)
         assert "Already known" in panel.result_card.verdict.text()
+        # A hit may be a reused face: to review, never a green tick.
+        assert not panel.result_card.verdict.text().startswith("✔")
+        assert panel.result_card.verdict.text().startswith("?")
+        assert "reused" in panel.result_card.warnings.text()
         assert face_id in copy_values(panel.result_card)
 
         panel.delete_button.click()
@@ -179,6 +183,9 @@ def test_face_match_shows_the_level_against_the_chosen_minimum(
         await settle(ctx)
         assert "Match — level 5 reached the minimum of 5" in panel.result_card.verdict.text()
         assert "level 1–5" in panel.result_card.score.text()
+        # The score describes the level reached, not the minimum-level setting.
+        assert "very likely the same person" in panel.result_card.score.text()
+        assert "Best accuracy" not in panel.result_card.score.text()
         ctx.images.selfie.set_loaded(await load(ctx, face_jpeg(44), "other.jpg"))
         panel.match_button.click()
         await settle(ctx)
@@ -209,6 +216,11 @@ def test_face_session_to_verified_result_image_and_purge(
         assert sessions.countdown.text().startswith(("9:5", "10:00"))
         records = await ctx.service.sessions("uqudo", FACE_SESSION_KIND)
         assert [r.session_id for r in records] == [session.session_id]
+        # The registry names the photo by fingerprint, never by its file name.
+        id_photo = ctx.pair.get(ctx.images.id_photo.kind)
+        assert id_photo is not None
+        assert records[0].label == f"ID photo {id_photo.short}"
+        assert "id.jpg" not in records[0].label
 
         sessions.include_one_to_n.setChecked(True)
         sessions.simulate_button.click()

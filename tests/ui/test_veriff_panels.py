@@ -78,6 +78,10 @@ def test_create_shows_the_hosted_url_and_records_the_session(
         assert panel.url_field.value().startswith("http")
         assert "/v/" in panel.url_field.value()
         assert panel.qr.pixmap() is not None
+        # No phone or browser can reach the in-process sandbox: explained, no QR, no Open.
+        assert not panel.qr.isVisibleTo(panel)
+        assert panel.qr_hint.isVisibleTo(panel)
+        assert not panel.open_url_button.isEnabled()
         assert panel.decision_card.verdict.text().endswith("No decision yet")
         records = await ctx.service.sessions("veriff", SESSION_KIND)
         assert [r.session_id for r in records] == [sid]

@@ -46,9 +46,12 @@ class ConnectionDialog(QDialog):
         self.setWindowTitle(f"{info.display_name}: connection settings")
         self.setMinimumWidth(560)
         layout = QVBoxLayout(self)
+        persistent = service.secrets_persistent
+        # Where credentials go, said once and the same way everywhere in the dialog.
+        self._secret_place = "in your system keyring" if persistent else "in memory for this run"
         intro = QLabel(
             f"A connection points FaceDesk at the real {info.display_name} service. URLs and "
-            "options are saved in FaceDesk's settings; credentials only in your system keyring."
+            f"options are saved in FaceDesk's settings; credentials only {self._secret_place}."
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
@@ -77,7 +80,11 @@ class ConnectionDialog(QDialog):
             form.addRow(f"{field.label}:", widget)
         layout.addWidget(connection_box)
 
-        credentials_box = QGroupBox("Credentials (stored in the system keyring)")
+        credentials_box = QGroupBox(
+            "Credentials (stored in the system keyring)"
+            if persistent
+            else "Credentials (kept in memory for this run only)"
+        )
         cform = QFormLayout(credentials_box)
         self.credential_edits: dict[str, QLineEdit] = {}
         for credential in info.credential_fields:
@@ -107,8 +114,11 @@ class ConnectionDialog(QDialog):
         self.test_button = QPushButton("Test connection")
         buttons.addButton(self.test_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.delete_button = QPushButton("Delete connection")
-        self.delete_button.setVisible(self._original is not None)
         buttons.addButton(self.delete_button, QDialogButtonBox.ButtonRole.DestructiveRole)
+        # After addButton: the button box shows every button it lays out. A new connection
+        # has nothing saved to delete.
+        self.delete_button.setVisible(self._original is not None)
+        self.delete_button.setEnabled(self._original is not None)
         self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
         buttons.accepted.connect(self._on_save_clicked)
         buttons.rejected.connect(self.reject)
@@ -141,7 +151,11 @@ class ConnectionDialog(QDialog):
         presence = await self._service.credential_presence(self._provider_id, self._original)
         for name, present in presence.items():
             if present:
-                self.credential_edits[name].setPlaceholderText("stored in keyring (unchanged)")
+                self.credential_edits[name].setPlaceholderText(
+                    "stored in keyring (unchanged)"
+                    if self._service.secrets_persistent
+                    else "kept in memory (unchanged)"
+                )
 
     # --- actions ---
 
@@ -202,12 +216,14 @@ class ConnectionDialog(QDialog):
     async def _delete(self) -> None:
         from ui.dialogs.confirm import confirm_destructive
 
-        assert self._original is not None
+        if self._original is None:
+            self.reject()  # a new connection was never saved: there is nothing to delete
+            return
         if not await confirm_destructive(
             self,
             title="Delete connection",
             text=f"Delete the connection “{self._original}” and its credentials?",
-            details="Its credentials are removed from the system keyring. Sessions in the "
+            details=f"Its credentials are removed ({self._secret_place}). Sessions in the "
             "registry stay.",
         ):
             return

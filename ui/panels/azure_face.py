@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -43,6 +44,7 @@ from app.models.azure_face import (
     SessionKind,
     SessionOptions,
 )
+from app.workflows.pair import InputStamp, PairSlot
 from ui.dialogs.confirm import confirm_destructive
 from ui.panels.base import Panel, PanelContext
 from ui.widgets.copy_field import CopyField
@@ -100,6 +102,8 @@ class AzureSessionsPanel(Panel):
     """Create, list, look up, audit and delete liveness sessions in the profile's API version."""
 
     title = "Liveness sessions"
+    main_actions = ("create_button",)
+    refresh_actions = ("refresh_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -358,6 +362,9 @@ class AzureSessionsPanel(Panel):
             if kind is SessionKind.LIVENESS_WITH_VERIFY:
                 reference = await self.ctx.prepared(self.ctx.images.id_photo)
             set_in_client = self.set_in_client.isChecked()
+            if not set_in_client and not self.device_id.text().strip():
+                # Azure requires one unless the device sets its own: make one the operator sees.
+                self.device_id.setText(str(uuid.uuid4()))
             options = SessionOptions(
                 operation_mode=OperationMode(self.mode.currentData()),
                 auth_token_ttl=self.ttl.value(),
@@ -548,10 +555,13 @@ class AzureVerifyPanel(Panel):
     """Detect on both photos, let the operator pick a face, then verify 1:1."""
 
     title = "Face verify (1:1)"
+    main_actions = ("verify_button", "detect_button")
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self._detections: dict[str, tuple[EncodedImage, Detection]] = {}
+        # The images the current detections (and their face ids) were made from.
+        self._detected_from: InputStamp | None = None
         layout = QVBoxLayout(self)
         views = QGridLayout()
         self.reference_view = FaceView("ID photo: press Detect")
@@ -598,8 +608,7 @@ class AzureVerifyPanel(Panel):
 
     def on_connection_changed(self) -> None:
         self.limited_access.setVisible(self.ctx.service.is_sandbox(self.ctx.provider_id))
-        self._detections.clear()
-        self.verify_button.setEnabled(False)
+        self._forget_detections()
         self.result.clear()
 
     def _redraw(self) -> None:
@@ -611,8 +620,29 @@ class AzureVerifyPanel(Panel):
                 image, detection = self._detections[key]
                 view.show_faces(image.data, [f.rect for f in detection.faces], pick.currentIndex())
 
+    def on_images_changed(self, slot: PairSlot) -> None:
+        """Face ids belong to the images they were detected on: drop them, Verify waits."""
+        super().on_images_changed(slot)
+        self._forget_detections()
+
+    def _forget_detections(self) -> None:
+        self._detections.clear()
+        self._detected_from = None
+        self.verify_button.setEnabled(False)
+        self.verify_button.setToolTip("Detect faces on the images shown first")
+        for view, pick, caption in (
+            (self.reference_view, self.reference_pick, "ID photo: press Detect"),
+            (self.probe_view, self.probe_pick, "Selfie: press Detect"),
+        ):
+            view.clear()
+            view.setText(caption)
+            view.rects = ()
+            pick.clear()
+
     async def _detect(self) -> None:
         _busy([self.detect_button, self.verify_button], True)
+        self._forget_detections()
+        inputs = self.ctx.stamp(self.ctx.images.id_photo, self.ctx.images.selfie)
         try:
             reference = await self.ctx.prepared(self.ctx.images.id_photo)
             probe = await self.ctx.prepared(self.ctx.images.selfie)
@@ -642,33 +672,50 @@ class AzureVerifyPanel(Panel):
                         Verdict.INCONCLUSIVE,
                         f"No face found in the {' and '.join(missing)}",
                         reasons=("Use a clearer photo with a visible face.",),
-                    )
+                    ),
+                    inputs=inputs,
                 )
             elif any(len(d.faces) > 1 for _i, d in self._detections.values()):
                 self.ctx.presenter.info("Several faces found: pick the face to compare.")
         finally:
             _busy([self.detect_button], False)
-            self.verify_button.setEnabled(
-                len(self._detections) == 2 and all(d.faces for _i, d in self._detections.values())
+            if self.ctx.pair.is_current(inputs) and len(self._detections) == 2:
+                self._detected_from = inputs
+            else:  # an image was replaced or cleared while detecting
+                self._forget_detections()
+            ready = (
+                self._detected_from is not None
+                and len(self._detections) == 2
+                and all(d.faces for _i, d in self._detections.values())
             )
+            self.verify_button.setEnabled(ready)
+            self.verify_button.setToolTip("" if ready else "Detect faces on the images shown first")
 
     async def _verify(self) -> None:
         _busy([self.detect_button, self.verify_button], True)
         try:
+            inputs = self._detected_from
+            if inputs is None or not self.ctx.pair.is_current(inputs):
+                self._forget_detections()
+                raise OperationRefused("Detect faces again: the photos changed since Detect.")
             first = self._detections["reference"][1].faces[self.reference_pick.currentIndex()]
             second = self._detections["probe"][1].faces[self.probe_pick.currentIndex()]
             if first.face_id is None or second.face_id is None:
                 raise OperationRefused("Detect the faces again: Azure returned no face ids.")
             result = await self.provider.verify_faces(first.face_id, second.face_id)
-            self.result.show_result(result)
+            self.result.show_result(result, inputs=inputs)
+            self.result.check_stale(self.ctx.pair)  # an image replaced while verifying
         finally:
-            _busy([self.detect_button, self.verify_button], False)
+            _busy([self.detect_button], False)
+            self.verify_button.setEnabled(self._detected_from is not None)
 
 
 class AzurePersonGroupsPanel(Panel):
     """LargePersonGroups: create, add persons from loaded photos, train, identify, delete."""
 
     title = "Person groups (1:N)"
+    main_actions = ("identify_button",)
+    refresh_actions = ("refresh_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -819,6 +866,7 @@ class AzurePersonGroupsPanel(Panel):
             for person in persons:
                 item = QListWidgetItem(f"{person.name} · {len(person.face_ids)} face(s)")
                 item.setData(Qt.ItemDataRole.UserRole, person.person_id)
+                item.setData(Qt.ItemDataRole.UserRole + 1, person.name)
                 item.setToolTip(person.person_id)
                 self.persons.addItem(item)
             status = await self.provider.training_status(group_id)
@@ -903,11 +951,13 @@ class AzurePersonGroupsPanel(Panel):
         if item is None:
             raise OperationRefused("Pick the person to delete.")
         person_id = str(item.data(Qt.ItemDataRole.UserRole))
+        person_name = str(item.data(Qt.ItemDataRole.UserRole + 1) or person_id)
         if not await confirm_destructive(
             self,
             title="Delete person",
-            text=f"Delete person {person_id} and their faces from {group_id}?",
-            details="They will no longer be identified once the group is trained again.",
+            text=f"Delete “{person_name}” and their faces from the group {group_id}?",
+            details=f"Person id {person_id}. They will no longer be identified once the group "
+            "is trained again.",
         ):
             return
         self._set_busy(True)
@@ -940,6 +990,7 @@ class AzurePersonGroupsPanel(Panel):
 
     async def _identify(self) -> None:
         group_id = self._group()
+        inputs = self.ctx.stamp(self.ctx.images.selfie)
         selfie = await self.ctx.prepared(self.ctx.images.selfie)
         self._set_busy(True)
         try:
@@ -951,7 +1002,8 @@ class AzurePersonGroupsPanel(Panel):
                     f"{candidate.confidence:.3f}  {candidate.name or candidate.person_id}{extra}"
                 )
             copyable = {"Best person id": found.candidates[0].person_id} if found.candidates else {}
-            self.result.show_result(found.result, copyable=copyable)
+            self.result.show_result(found.result, copyable=copyable, inputs=inputs)
+            self.result.check_stale(self.ctx.pair)
         finally:
             self._set_busy(False)
 

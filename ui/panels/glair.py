@@ -74,6 +74,7 @@ class GlairFaceMatchPanel(Panel):
     """1:1 face match: the ID photo is GLAIR's stored_image, the selfie its captured_image."""
 
     title = "Face match"
+    main_actions = ("match_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -105,6 +106,7 @@ class GlairFaceMatchPanel(Panel):
         self.match_button.setEnabled(False)
         self.busy.setText("Matching…")
         try:
+            inputs = self.ctx.stamp(self.ctx.images.id_photo, self.ctx.images.selfie)
             reference = await self.ctx.prepared(self.ctx.images.id_photo)
             probe = await self.ctx.prepared(self.ctx.images.selfie)
             provider = _face_match(self.ctx)
@@ -112,7 +114,8 @@ class GlairFaceMatchPanel(Panel):
         finally:
             self.match_button.setEnabled(True)
             self.busy.clear()
-        self.result.show_result(result)
+        self.result.show_result(result, inputs=inputs)
+        self.result.check_stale(self.ctx.pair)  # an image replaced while matching
 
     def on_connection_changed(self) -> None:
         self.result.clear()
@@ -122,6 +125,7 @@ class GlairImageLivenessPanel(Panel):
     """Passive liveness on one photo, and active liveness: does it show a chosen gesture?"""
 
     title = "Image liveness"
+    main_actions = ("passive_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -193,6 +197,7 @@ class GlairImageLivenessPanel(Panel):
                 if self.source.currentData() == "selfie"
                 else self.ctx.images.id_photo
             )
+            inputs = self.ctx.stamp(slot)
             image = await self.ctx.prepared(slot)
             result: CheckResult
             if active:
@@ -206,7 +211,8 @@ class GlairImageLivenessPanel(Panel):
             for button in buttons:
                 button.setEnabled(True)
             self.busy.clear()
-        self.result.show_result(result)
+        self.result.show_result(result, inputs=inputs)
+        self.result.check_stale(self.ctx.pair)
 
     def on_connection_changed(self) -> None:
         self.result.clear()
@@ -230,6 +236,8 @@ class GlairSessionsPanel(Panel):
     """Hosted passive / active liveness sessions: create, open, watch, simulate, forget."""
 
     title = "Liveness sessions"
+    main_actions = ("create_button",)
+    refresh_actions = ("refresh_button",)
     # Seconds between the first polls of a watched session (tests shorten it).
     watch_interval = 2.0
     watch_max_interval = 20.0

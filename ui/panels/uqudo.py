@@ -40,6 +40,7 @@ from app.errors import OperationRefused
 from app.models.uqudo import (
     DEFAULT_MATCH_LEVEL,
     DELETE_CONSEQUENCE,
+    DETAIL_ALREADY_KNOWN,
     DETAIL_VERIFICATION_ID,
     MATCH_LEVEL_MEANINGS,
     MATCH_LEVEL_SHORT,
@@ -140,12 +141,49 @@ class _UqudoPanel(Panel):
             self.ctx.tasks.cancel(self._current)
 
 
+# What an achieved level says about this pair. MATCH_LEVEL_MEANINGS describes the minimum-level
+# setting ("not recommended"), which reads wrongly as the description of a result.
+ACHIEVED_LEVEL_MEANINGS = {
+    1: "uqudo's lowest level: the faces barely resemble each other.",
+    2: "Low resemblance: often reached by different people.",
+    3: "Moderate resemblance: uqudo's default threshold for a match.",
+    4: "Good resemblance.",
+    5: "uqudo's highest level: very likely the same person.",
+}
+ALREADY_KNOWN_WARNING = (
+    "Already known can mean a returning customer or a face reused for another identity: "
+    "check the earlier verification before accepting."
+)
+
+
+def _as_achieved_level(result: CheckResult) -> CheckResult:
+    """The score's meaning describes the level reached, not the setting of that name."""
+    score = result.score
+    if score is None:
+        return result
+    level = int(score.value)
+    meaning = ACHIEVED_LEVEL_MEANINGS.get(level, score.meaning)
+    return replace(result, score=replace(score, meaning=meaning))
+
+
+def _as_review(result: CheckResult) -> CheckResult:
+    """A 1:N hit is not a pass: a face already in the index may be a reused one."""
+    if result.verdict is not Verdict.POSITIVE or result.details.get(DETAIL_ALREADY_KNOWN) != "yes":
+        return result
+    return replace(
+        result,
+        verdict=Verdict.INCONCLUSIVE,
+        warnings=(*result.warnings, ALREADY_KNOWN_WARNING),
+    )
+
+
 def _level_label(level: int) -> str:
     return f"{level} — {MATCH_LEVEL_SHORT[level]}"
 
 
 class FaceMatchPanel(_UqudoPanel):
     title = "Face match"
+    main_actions = ("match_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -199,11 +237,13 @@ class FaceMatchPanel(_UqudoPanel):
 
     async def _match(self) -> None:
         with self._busy("face_match"):
+            inputs = self.ctx.stamp(self.ctx.images.id_photo, self.ctx.images.selfie)
             reference = await self.ctx.prepared(self.ctx.images.id_photo)
             probe = await self.ctx.prepared(self.ctx.images.selfie)
             provider = self._matcher()
             result = await provider.match_faces(reference, probe, minimum_level=self.minimum_level)
-        self.result_card.show_result(result)
+        self.result_card.show_result(_as_achieved_level(result), inputs=inputs)
+        self.result_card.check_stale(self.ctx.pair)  # an image replaced while matching
 
     def on_connection_changed(self) -> None:
         self.result_card.clear()
@@ -211,6 +251,7 @@ class FaceMatchPanel(_UqudoPanel):
 
 class FaceSessionPanel(_UqudoPanel):
     title = "Face session"
+    main_actions = ("create_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -273,15 +314,18 @@ class FaceSessionPanel(_UqudoPanel):
 
     async def _create(self) -> None:
         with self._busy("face_session"):
+            inputs = self.ctx.stamp(self.ctx.images.id_photo)
             photo = await self.ctx.prepared(self.ctx.images.id_photo)
             provider = self._face_sessions()
             session = await provider.create_face_session(photo)
+            # Named by fingerprint: file names are often the person's name.
+            shown = " ".join(image.short for _slot, image in inputs.inputs)
             await self.ctx.service.record_session(
                 self.ctx.provider_id,
                 session.session_id,
                 kind=FACE_SESSION_KIND,
                 status="created",
-                label=f"ID photo {photo.source_name}".strip(),
+                label=f"ID photo {shown}".strip(),
                 extra={"expires_at": session.expires_at.isoformat(timespec="seconds")},
             )
         self._session = session
@@ -349,6 +393,7 @@ class FaceSessionPanel(_UqudoPanel):
 
 class OneToNPanel(_UqudoPanel):
     title = "1:N face index"
+    main_actions = ("search_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -441,7 +486,7 @@ class OneToNPanel(_UqudoPanel):
         # The id moves from the plain details to a copyable row.
         copyable = {"oneToNVerificationId": result_id} if result_id else None
         details = {k: v for k, v in result.details.items() if k != DETAIL_VERIFICATION_ID}
-        shown = replace(result, details=details)
+        shown = _as_review(replace(result, details=details))
         self.result_card.show_result(shown, copyable=copyable)
         if result_id:
             self.delete_id.setText(result_id)
@@ -542,6 +587,7 @@ class OneToNPanel(_UqudoPanel):
 
 class SessionResultsPanel(_UqudoPanel):
     title = "Session results"
+    main_actions = ("fetch_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)

@@ -68,6 +68,13 @@ SIMULATED_OUTCOMES = (
 )
 
 
+SANDBOX_URL_HINT = (
+    "In-process sandbox: this hosted page exists only inside FaceDesk, so no QR code or "
+    "browser can open it. Use the sandbox controls below, or serve the sandbox with "
+    "`python -m app.sandbox` and connect a profile to it."
+)
+
+
 class MediaTile(QFrame):
     """One image or video: thumbnail (images), context, copyable id, full-size download."""
 
@@ -120,6 +127,8 @@ class VeriffSessionsPanel(Panel):
     """Verification sessions: list and create on the left, the open session on the right."""
 
     title = "Verification sessions"
+    main_actions = ("create_button",)
+    refresh_actions = ("refresh_list_button",)
 
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -225,6 +234,11 @@ class VeriffSessionsPanel(Panel):
         header.addLayout(ids, 1)
         self.qr = QrCode(size=150)
         header.addWidget(self.qr)
+        self.qr_hint = QLabel(SANDBOX_URL_HINT)
+        self.qr_hint.setWordWrap(True)
+        self.qr_hint.setMaximumWidth(260)
+        self.qr_hint.hide()
+        header.addWidget(self.qr_hint)
         layout.addLayout(header)
 
         actions = QHBoxLayout()
@@ -493,6 +507,7 @@ class VeriffSessionsPanel(Panel):
             self.status_label.setText("Create a session, pick one from the list, or paste an id.")
             self.url_field.set_value("")
             self.qr.set_text("")
+            self.qr_hint.hide()
             self.vendor_data_label.clear()
             self.decision_card.clear()
             self.watchlist_label.clear()
@@ -500,8 +515,13 @@ class VeriffSessionsPanel(Panel):
             return
         self.status_label.setText(f"<b>{STATUS_WORDS.get(view.status, view.status)}</b>")
         self.url_field.set_value(self.hosted_url)
-        self.qr.set_text(self.hosted_url)
-        self.open_url_button.setEnabled(bool(self.hosted_url))
+        # As in GLAIR: the in-process sandbox has no address a browser or phone could reach.
+        on_sandbox = self.ctx.service.is_sandbox(self.ctx.provider_id)
+        self.qr.setVisible(not on_sandbox)
+        self.qr.set_text("" if on_sandbox else self.hosted_url)
+        self.qr_hint.setVisible(on_sandbox and bool(self.hosted_url))
+        self.open_url_button.setEnabled(bool(self.hosted_url) and not on_sandbox)
+        self.open_url_button.setToolTip(SANDBOX_URL_HINT if on_sandbox else "")
         # GET decision carries vendorData only once decided; the registry has it from creation.
         self.vendor_data_label.setText(view.decision.vendor_data or self.known_vendor_data)
         copyable = {"Session id": view.session_id}

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from app.domain import EncodedImage, LoadedImage
 from app.errors import ImageError
 from app.services import VerificationService
+from app.workflows.pair import ImagePairModel, PairSlot
 from ui.tasks import TaskRunner
 from ui.widgets.image_viewer import ImageViewer
 
@@ -46,6 +47,7 @@ IMAGE_FILTER = (
 )
 RECENT_KEY = "images/recent"
 RECENT_LIMIT = 8
+FOLDER_KEY = "images/last_folder"
 # Raw image types a browser or another app may put on a drag or the clipboard, best first.
 _IMAGE_MIME_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp")
 # How much of the shorter side a face usually takes: a selfie is mostly face, an ID photo is a
@@ -111,9 +113,14 @@ class ImageSlot(QFrame):
         service: VerificationService,
         tasks: TaskRunner,
         parent: QWidget | None = None,
+        *,
+        pair: ImagePairModel | None = None,
     ) -> None:
         super().__init__(parent)
         self.slot_id = slot_id
+        self.kind = PairSlot.ID_PHOTO if slot_id.endswith(":id") else PairSlot.SELFIE
+        # The window's one pair: every tab's slot for this kind shows the same image.
+        self.pair = pair if pair is not None else ImagePairModel()
         self.provider_id = slot_id.split(":", 1)[0]
         self._title_text = title
         self._service = service
@@ -175,10 +182,17 @@ class ImageSlot(QFrame):
         self.view_button.clicked.connect(self._on_view_clicked)
         self.clear_button.clicked.connect(self.clear)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        paste = QShortcut(QKeySequence.StandardKey.Paste, self)
-        paste.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        paste.activated.connect(self.paste)
+        # Alone (tests, dialogs) the slot pastes itself; in the window, the window's Ctrl+V
+        # picks the slot and disables this one (two live Ctrl+V would make both ambiguous).
+        self.paste_shortcut = QShortcut(QKeySequence.StandardKey.Paste, self)
+        self.paste_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.paste_shortcut.activated.connect(self.paste)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # click a slot, then paste into it
         self._update_buttons()
+        unsubscribe = self.pair.subscribe(self._on_pair_changed)
+        self.destroyed.connect(lambda _obj=None: unsubscribe())
+        if self.pair.image(self.kind) is not None:
+            self._show(self.pair.image(self.kind))
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -196,6 +210,20 @@ class ImageSlot(QFrame):
         return self.spinner.isVisible()
 
     def set_loaded(self, image: LoadedImage | None) -> None:
+        """Put `image` in the window's pair: every slot of this kind (every tab) shows it."""
+        if image is not None and self.pair.image(self.kind) is image:
+            if self._loaded is not image:
+                self._show(image)
+            return
+        self.pair.set(self.kind, image)
+
+    def _on_pair_changed(self, kind: PairSlot) -> None:
+        if kind is self.kind:
+            self._show(self.pair.image(kind))
+
+    def _show(self, image: LoadedImage | None) -> None:
+        if image is None:
+            self._tasks.cancel(f"prepare:{self.slot_id}")
         self._loaded = image
         self._prepared = None
         self.prepared_badge.clear()
@@ -308,7 +336,11 @@ class ImageSlot(QFrame):
         self.prepared_badge.setText("Preparing…")
         try:
             async with self._busy():
-                encoded = await self._service.prepare_image(provider_id, loaded)
+                encoded = await self.pair.prepared(
+                    loaded,
+                    self._service.info(provider_id).upload_rules,
+                    lambda image, _rules: self._service.prepare_image(provider_id, image),
+                )
         except ImageError as exc:
             # Shown where the operator looks at this image; ctx.prepared raises it again on use.
             self.prepared_badge.setText(f"⚠ Cannot be sent: {exc.user_message}")
@@ -364,8 +396,15 @@ class ImageSlot(QFrame):
         )
 
     def _on_open_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", IMAGE_FILTER)
+        self.open_file_dialog()
+
+    def open_file_dialog(self) -> None:
+        """Ask for a file, starting in the folder the last image was opened from."""
+        title = f"Open {'an ID photo' if self.kind is PairSlot.ID_PHOTO else 'a selfie'}"
+        folder = str(_settings().value(FOLDER_KEY, "") or "")
+        path, _ = QFileDialog.getOpenFileName(self, title, folder, IMAGE_FILTER)
         if path:
+            remember_folder(path)
             self._tasks.start(f"load:{self.slot_id}", self.load_file(path), label="Loading image")
 
     def _fill_recent_menu(self) -> None:
@@ -420,6 +459,13 @@ def recent_files() -> list[str]:
 def remember_recent(path: str) -> None:
     files = [path, *(p for p in recent_files() if p != path)][:RECENT_LIMIT]
     _settings().setValue(RECENT_KEY, files)
+
+
+def remember_folder(path: str) -> None:
+    """The open dialog starts here next time (any slot, any tab)."""
+    from pathlib import Path
+
+    _settings().setValue(FOLDER_KEY, str(Path(path).parent))
 
 
 def _qimage_png(image: object) -> bytes:

@@ -1,7 +1,9 @@
 """ResultCard: how an operator reads a vendor's answer.
 
 The decision first, then the vendor's score on its own scale with what it means, then the
-details (ids copyable), then the raw JSON.
+details (ids copyable), then the raw JSON. A result made from images names them (thumbnail and
+short fingerprint), its connection and local time; once one of those images is replaced or
+cleared the card no longer shows the verdict, only that it is out of date.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import CheckResult, Verdict
+from app.workflows.pair import ImagePairModel, InputStamp
 from ui.theme import VERDICT_COLOURS
 from ui.widgets.copy_field import CopyField
 
@@ -40,11 +43,78 @@ VERDICT_WORDS = {
 RESULT_LISTENERS: list[Callable[[QWidget, CheckResult], None]] = []
 
 
+THUMB_PX = 32
+STALE_STYLE = (
+    "QLabel#verdict { color: palette(window-text); background: palette(alternate-base);"
+    " font-size: 12pt; font-weight: 600; padding: 8px; border-radius: 6px;"
+    " border: 1px dashed palette(mid); }"
+)
+
+
+class ProvenanceRow(QWidget):
+    """Which images (thumbnail + short fingerprint), connection and time a result came from."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._widgets: list[QWidget] = []
+        self.summary = ""  # the row as plain text (copy, tests)
+
+    def show_stamp(self, stamp: InputStamp) -> None:
+        self.clear()
+        for slot, image in stamp.inputs:
+            thumb = QLabel()
+            pixmap = QPixmap()
+            pixmap.loadFromData(image.image.thumbnail_png)
+            if not pixmap.isNull():
+                thumb.setPixmap(
+                    pixmap.scaled(
+                        THUMB_PX,
+                        THUMB_PX,
+                        Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation,
+                    )
+                )
+            thumb.setToolTip(f"{slot.label}: {image.image.name}\nSHA-256 {image.fingerprint}")
+            text = QLabel(f"{slot.label} <code>{image.short}</code>")
+            text.setToolTip(thumb.toolTip())
+            self._add(thumb)
+            self._add(text)
+        local = stamp.at.astimezone()
+        when = QLabel(f"· {stamp.connection} · {local:%H:%M:%S}")
+        when.setToolTip(f"{local:%Y-%m-%d %H:%M:%S %Z} (UTC {stamp.at:%Y-%m-%d %H:%M:%S})")
+        self._add(when)
+        self.summary = " ".join(
+            [f"{slot.label} {image.short}" for slot, image in stamp.inputs]
+            + [f"· {stamp.connection} · {local:%H:%M:%S}"]
+        )
+        self._layout.addStretch(1)
+        self.show()
+
+    def clear(self) -> None:
+        for widget in self._widgets:
+            widget.deleteLater()
+        self._widgets = []
+        self.summary = ""
+        while self._layout.count():
+            self._layout.takeAt(0)
+        self.hide()
+
+    def _add(self, widget: QWidget) -> None:
+        self._widgets.append(widget)
+        self._layout.addWidget(widget)
+
+
 class ResultCard(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.stamp: InputStamp | None = None
+        self.stale = False
         layout = QVBoxLayout(self)
+        self.provenance = ProvenanceRow()
+        layout.addWidget(self.provenance)
         self.verdict = QLabel()
         self.verdict.setObjectName("verdict")
         self.verdict.setWordWrap(True)
@@ -86,6 +156,10 @@ class ResultCard(QFrame):
         self.clear()
 
     def clear(self) -> None:
+        self.stamp = None
+        self.stale = False
+        self.provenance.clear()
+        self._details_host.show()
         self.verdict.setText("No result yet.")
         self.verdict.setStyleSheet("")
         for label in (self.score, self.reasons, self.warnings):
@@ -100,10 +174,43 @@ class ResultCard(QFrame):
         while self.details.rowCount():
             self.details.removeRow(0)
 
+    def check_stale(self, pair: ImagePairModel) -> bool:
+        """Mark the result out of date when an image it was made from is no longer loaded."""
+        if self.stamp is None or self.stale:
+            return self.stale
+        reason = pair.stale_reason(self.stamp)
+        if reason:
+            self.mark_stale(reason)
+        return self.stale
+
+    def mark_stale(self, reason: str) -> None:
+        """Withdraw the verdict: it describes images that are no longer on screen."""
+        self.stale = True
+        self.verdict.setText(f"⟳  Out of date: {reason}. Run it again for the images shown.")
+        self.verdict.setStyleSheet(STALE_STYLE)
+        for label in (self.score, self.reasons, self.warnings):
+            label.hide()
+        self._details_host.hide()
+        self.provenance.setToolTip("The result was made from these images")
+
     def show_result(
-        self, result: CheckResult, *, copyable: Mapping[str, str] | None = None
+        self,
+        result: CheckResult,
+        *,
+        copyable: Mapping[str, str] | None = None,
+        inputs: InputStamp | None = None,
     ) -> None:
-        """Show a result; `copyable` adds label → value rows with a Copy button (ids)."""
+        """Show a result; `copyable` adds label → value rows with a Copy button (ids).
+
+        `inputs` names the images, connection and time the result was made from.
+        """
+        self.stale = False
+        self.stamp = inputs
+        self._details_host.show()
+        if inputs is not None:
+            self.provenance.show_stamp(inputs)
+        else:
+            self.provenance.clear()
         foreground, background = VERDICT_COLOURS[result.verdict.value]
         self.verdict.setText(f"{VERDICT_WORDS[result.verdict]}  {result.headline}")
         self.verdict.setStyleSheet(

@@ -26,6 +26,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+Return", "Run the shown panel's main action (Match, Verify, Create…)"),
     ("F5", "Refresh the shown panel's list"),
     ("Alt+1 … Alt+4", "Switch to the first … fourth vendor tab"),
+    ("Alt+0", "Switch to the Compare view"),
     ("Ctrl+Q", "Quit"),
 )
 
@@ -44,6 +45,7 @@ class WindowShortcuts:
         self._add("refresh", "F5", lambda: self._panel_action(main=False))
         for index in range(4):
             self._add(f"tab_{index + 1}", f"Alt+{index + 1}", lambda i=index: self._tab(i))
+        self._add("compare", "Alt+0", self._compare)
         for tab in window.provider_tabs.values():
             for slot in tab.images.slots:
                 slot.paste_shortcut.setEnabled(False)  # the window's Ctrl+V picks the slot
@@ -105,8 +107,14 @@ class WindowShortcuts:
             panel.trigger(panel.main_actions if main else panel.refresh_actions)
 
     def _tab(self, index: int) -> None:
-        if index < self.window.tabs.count():
-            self.window.tabs.setCurrentIndex(index)
+        # Alt+N names the Nth vendor whatever precedes the vendor tabs (the Compare view).
+        vendors = list(self.window.provider_tabs.values())
+        if index < len(vendors):
+            self.window.tabs.setCurrentWidget(vendors[index])
+
+    def _compare(self) -> None:
+        if self.window.tabs.indexOf(self.window.compare_panel) >= 0:
+            self.window.tabs.setCurrentWidget(self.window.compare_panel)
 
 
 class ShortcutsDialog(QDialog):

@@ -28,14 +28,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.errors import AppError
-from app.secrets import SecretStore
 from app.store import AuditChainRow, Store
+
+if TYPE_CHECKING:
+    from app.secrets import SecretStore
 
 CASE_PROVIDER = "facedesk"
 REFERENCE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,63}$")

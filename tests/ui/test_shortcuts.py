@@ -56,11 +56,12 @@ def test_shortcuts_act_on_the_current_tab_and_panel(
             assert actions["main_action"].shortcut() == QKeySequence("Ctrl+Return")
             order = list(window.provider_tabs)
             actions["tab_2"].trigger()
-            assert window.tabs.currentIndex() == 1
-            actions["tab_1"].trigger()
+            assert window.tabs.currentWidget() is window.provider_tabs[order[1]]
+            actions["compare"].trigger()
+            assert window.tabs.currentWidget() is window.compare_panel
             azure = window.provider_tabs["azure_face"]
-            window.tabs.setCurrentWidget(azure)
-            assert order.index("azure_face") == window.tabs.currentIndex()
+            actions[f"tab_{order.index('azure_face') + 1}"].trigger()
+            assert window.tabs.currentWidget() is azure
 
             # Ctrl+V fills the first empty slot, then the next; then it asks which to replace.
             _clipboard_image(Qt.GlobalColor.darkCyan)

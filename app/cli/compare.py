@@ -163,6 +163,12 @@ async def _run(args: argparse.Namespace, vendors: tuple[str, ...], out: TextIO, 
         except ConnectionChoiceError as exc:
             print(f"facedesk compare: {exc}", file=err)
             return EXIT_USAGE
+        if args.case is not None:
+            try:
+                args.case = await asyncio.to_thread(service.case_book().require_writable, args.case)
+            except AppError as exc:
+                print(f"facedesk compare: {exc.user_message}", file=err)
+                return EXIT_USAGE
         try:
             pair = workflow.ImagePair(
                 await service.load_image_file(args.id_photo),

@@ -458,6 +458,20 @@ class CaseBook:
                 erased.append(case.reference)
         return erased
 
+    def require_writable(self, reference: str) -> str:
+        """The normalised reference of an existing case that may take new runs, or CaseError.
+
+        Commands that take `--case REF` call this before any vendor call, so a typo never
+        leaves runs attached to no case (or to a closed one).
+        """
+        normalized = validate_reference(reference)
+        if self.store.case_row(normalized) is None:
+            raise CaseError(
+                f"There is no case {normalized}: create it with `facedesk case new {normalized}`"
+                " (or pick one from `facedesk case list`)."
+            )
+        return self._writable(normalized).reference
+
     # --- internals -----------------------------------------------------------------------------
 
     def _writable(self, reference: str) -> Case:

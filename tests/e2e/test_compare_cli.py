@@ -81,7 +81,10 @@ def env_for(server: SocketSandbox) -> dict[str, str]:
 
 
 def run(
-    tmp_path: Path, *args: str, extra_env: Mapping[str, str] | None = None
+    tmp_path: Path,
+    *args: str,
+    extra_env: Mapping[str, str] | None = None,
+    command: str = "compare",
 ) -> subprocess.CompletedProcess[str]:
     environ = {
         **{k: v for k, v in os.environ.items() if not k.startswith("FACEDESK_")},
@@ -93,7 +96,7 @@ def run(
         **(extra_env or {}),
     }
     return subprocess.run(
-        [sys.executable, "-m", "ui", "compare", *args],
+        [sys.executable, "-m", "ui", command, *args],
         capture_output=True,
         text=True,
         env=environ,
@@ -128,6 +131,7 @@ def test_every_vendor_over_a_socket_through_env_connections(
     tmp_path: Path, sandbox: SocketSandbox
 ) -> None:
     environ = env_for(sandbox)
+    assert run(tmp_path, "new", "CASE-42", "--no-photos", command="case").returncode == 0
     result = run(
         tmp_path,
         *with_connections(
@@ -155,12 +159,25 @@ def test_every_vendor_over_a_socket_through_env_connections(
         assert value.encode() not in written
     # The run is audited: one attempt and one outcome per vendor, with the case reference.
     with sqlite3.connect(tmp_path / "data" / "facedesk.sqlite3") as db:
-        audit = db.execute("SELECT provider, profile, targets, outcome FROM audit").fetchall()
+        audit = db.execute(
+            "SELECT provider, profile, targets, outcome FROM audit WHERE provider != 'facedesk'"
+        ).fetchall()
     assert sorted(a[0] for a in audit) == sorted(VENDORS * 2)
     assert {a[1] for a in audit} == {"env"}
     for _, _, targets, _ in audit:
         assert "case:CASE-42" in json.loads(targets)
         assert "ada" not in targets
+
+
+def test_a_case_that_does_not_exist_is_refused_before_any_vendor_call(tmp_path: Path) -> None:
+    result = run(tmp_path, str(ID_PHOTO), str(SAMPLES / "ada-selfie.jpg"), "--case", "CASE-NOPE")
+    assert result.returncode == 2
+    assert "There is no case CASE-NOPE: create it with `facedesk case new CASE-NOPE`" in (
+        result.stderr
+    )
+    assert result.stdout == ""
+    with sqlite3.connect(tmp_path / "data" / "facedesk.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM audit").fetchone()[0] == 0
 
 
 @pytest.mark.parametrize(

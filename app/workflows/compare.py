@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -132,6 +133,7 @@ class CompareRow:
     cancelled: bool = False
     reasons: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    answered_at: datetime | None = None  # UTC, set when the row is done
 
     @property
     def answered(self) -> bool:
@@ -150,6 +152,7 @@ class CompareRow:
             "headline": self.headline,
             "request_id": self.request_id,
             "latency_ms": self.latency_ms,
+            "answered_at": self.answered_at.isoformat() if self.answered_at else None,
         }
         if self.error is not None:
             record["error"] = self.error
@@ -572,6 +575,8 @@ class CompareRun:
         self._set(row)
 
     def _set(self, row: CompareRow) -> None:
+        if row.state is RowState.DONE and row.answered_at is None:
+            row = replace(row, answered_at=datetime.now(UTC))
         self._rows[row.vendor] = row
         if self._on_row is not None:
             self._on_row(row)

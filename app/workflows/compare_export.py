@@ -19,6 +19,7 @@ EXPORT_COLUMNS = (
     "headline",
     "request_id",
     "latency_ms",
+    "answered_at",
     "error",
 )
 

@@ -64,6 +64,14 @@ def test_compare_shows_every_vendor_side_by_side_with_rectangles(
         assert cell(panel, "azure_face", 5).endswith(" ms")
         assert panel.request_ids["azure_face"].value()
         assert "Disagreement" in panel.disagreement_label.text()
+        # The rows say which pair and time they belong to; uqudo gives no request id to copy.
+        pair = panel.pair()
+        assert pair is not None
+        selfie_print = pair.fingerprints[1].split("sha256:")[1][:8]
+        assert selfie_print in panel.provenance_label.text()
+        assert "answered by" in panel.provenance_label.text()
+        assert not panel.request_ids["uqudo"].copy_button.isEnabled()
+        assert panel.request_ids["azure_face"].copy_button.isEnabled()
         # Azure found one face on the ID photo and three on the group strip.
         assert panel.id_faces.box_count == 1
         assert panel.selfie_faces.box_count == 3
@@ -76,6 +84,7 @@ def test_compare_shows_every_vendor_side_by_side_with_rectangles(
         assert "3 row(s)" in panel.stale_label.text()
         assert panel.selfie_faces.box_count == 0
         assert panel.disagreement_label.text() == ""
+        assert panel.provenance_label.text() == ""  # no row is for the pair on screen
         panel.controls["glair"].rerun_button.click()
         await panel.tasks.wait_idle()
         assert cell(panel, "glair", 2) == "match"

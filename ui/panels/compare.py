@@ -230,6 +230,10 @@ class ComparePanel(QWidget):
             self.controls[vendor] = controls
             self.table.setCellWidget(index, 7, controls)
         layout.addWidget(self.table, 1)
+        # Which pair, connections and time the rows belong to (a result always says so).
+        self.provenance_label = QLabel()
+        self.provenance_label.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.provenance_label)
 
         self.compare_button.clicked.connect(self.compare_all)
         self.export_csv_button.clicked.connect(lambda: self._export("csv"))
@@ -386,6 +390,25 @@ class ComparePanel(QWidget):
             self.disagreement_label.setText("")
         self.stale_label.setText(
             f"{stale} row(s) are for the previous pair: run them again" if stale else ""
+        )
+        self._show_provenance(current)
+
+    def _show_provenance(self, current: Sequence[CompareRow]) -> None:
+        answered = [r.answered_at for r in current if r.answered_at is not None]
+        pair = self.pair()
+        if not answered or pair is None:
+            self.provenance_label.setText("")
+            return
+        latest = max(answered)
+        local = latest.astimezone()
+        id_print, selfie_print = (f.split("sha256:")[1][:8] for f in pair.fingerprints)
+        self.provenance_label.setText(
+            f"Rows for ID photo <code>{id_print}</code> + selfie <code>{selfie_print}</code>"
+            f" · answered by {local:%H:%M:%S}"
+        )
+        self.provenance_label.setToolTip(
+            f"{local:%Y-%m-%d %H:%M:%S %Z} (UTC {latest:%Y-%m-%d %H:%M:%S}); "
+            "each row names its connection"
         )
 
     def _show(

@@ -26,12 +26,14 @@ class CopyField(QWidget):
         self.copy_button = QPushButton("Copy")
         self.copy_button.clicked.connect(self._on_copy_clicked)
         layout.addWidget(self.copy_button)
+        self.copy_button.setEnabled(bool(value))
         if secret:
             self.edit.setEchoMode(QLineEdit.EchoMode.Password)
 
     def set_value(self, value: str) -> None:
         self.edit.setText(value)
         self.edit.setCursorPosition(0)  # long URLs and ids read from their start
+        self.copy_button.setEnabled(bool(value))  # nothing to copy is not a copy
         if self._secret:
             self.show_button.setChecked(False)
 

@@ -6,13 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Qt offscreen + X11 (xcb) runtime libraries, Xvfb for screenshots, venv support
-# (ECOSYSTEM.md §2.2), and what PyInstaller needs to freeze the app (binutils, libpython).
+# (ECOSYSTEM.md §2.2), what PyInstaller needs to freeze the app (binutils, libpython), and
+# poppler-utils, with which the tests read the evidence report back as text.
 APT_PACKAGES=(
   python3-venv
   libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
   xvfb xauth libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0
   libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 libxcb-xkb1
   binutils libpython3.11
+  poppler-utils
 )
 
 install_os_packages() {

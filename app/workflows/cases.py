@@ -585,7 +585,18 @@ def _runs(
     for request_id, payload in results.items():
         if request_id not in seen:
             unmatched.append(({"time_utc": None}, payload))
+    # A vendor that gives no request id (uqudo's contract defines none): its result belongs to
+    # the newest outcome of the same vendor and operation without a request id written before
+    # the result was recorded (the result is recorded right after its audit entry).
+    remaining = []
     for item, payload in unmatched:
+        recorded_at = _time(item["time_utc"]) if item.get("time_utc") else None
+        index = _outcome_for(runs, payload, recorded_at) if recorded_at is not None else None
+        if index is None:
+            remaining.append((item, payload))
+        else:
+            runs[index] = _with_result(runs[index], payload)
+    for item, payload in remaining:
         run = VendorRun(
             time_utc=_time(item["time_utc"]) if item.get("time_utc") else _now(),
             vendor=str(payload.get("vendor", "")),
@@ -596,6 +607,22 @@ def _runs(
         )
         runs.append(_with_result(run, payload))
     return tuple(sorted(runs, key=lambda r: r.time_utc))
+
+
+def _outcome_for(
+    runs: Sequence[VendorRun], payload: dict[str, object], recorded_at: datetime
+) -> int | None:
+    for index in range(len(runs) - 1, -1, -1):
+        run = runs[index]
+        if (
+            run.request_id is None
+            and run.verdict is None
+            and run.vendor == payload.get("vendor")
+            and run.operation == payload.get("operation")
+            and run.time_utc <= recorded_at
+        ):
+            return index
+    return None
 
 
 def _with_result(run: VendorRun, payload: dict[str, object]) -> VendorRun:

@@ -397,7 +397,7 @@ async def compare_one(
     result = answer.result
     await audit.write(f"succeeded: {_VERDICTS[result.verdict].value}", result.request_id)
     score = result.score
-    return replace(
+    row = replace(
         base,
         verdict=answer.verdict or _VERDICTS[result.verdict],
         headline=result.headline,
@@ -410,6 +410,24 @@ async def compare_one(
         request_id=result.request_id,
         reasons=result.reasons,
         warnings=result.warnings,
+    )
+    if options.case_ref:
+        await asyncio.to_thread(_record_in_case, service, options.case_ref, row)
+    return row
+
+
+def _record_in_case(service: VerificationService, reference: str, row: CompareRow) -> None:
+    """The row's result in the case's timeline, beside the audit entry with its request id."""
+    service.case_book().record_run(
+        reference,
+        vendor=row.vendor,
+        operation=OPERATION,
+        request_id=row.request_id,
+        verdict=row.verdict.value,
+        score=row.score,
+        scale=row.scale or None,
+        threshold=None if row.threshold is None else f"{row.threshold:g}",
+        headline=row.headline,
     )
 
 

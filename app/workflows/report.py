@@ -167,6 +167,7 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet  # type: ignore[import-untyped]
     from reportlab.lib.units import mm  # type: ignore[import-untyped]
     from reportlab.platypus import (  # type: ignore[import-untyped]
+        CondPageBreak,
         Image,
         KeepTogether,
         Paragraph,
@@ -189,17 +190,32 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     head = document["audit_head"]
     page_width = A4[0] - 36 * mm
 
+    def section(title: str) -> list[Any]:
+        # A heading never sits alone at the foot of a page: start a new one when little is left.
+        return [CondPageBreak(30 * mm), p(title, heading)]
+
     def p(text: object, style: ParagraphStyle = body) -> Paragraph:
         return Paragraph(_escape("" if text is None else str(text)), style)
 
-    def grid(rows: list[list[Any]], widths: list[float], header: bool = True) -> Table:
+    def grid(
+        rows: list[list[Any]],
+        widths: list[float],
+        header: bool = True,
+        spanned: Sequence[int] = (),
+    ) -> Table:
+        # `spanned`: rows whose first cell spans the whole width (ids and hashes, which must
+        # never be broken across lines: a reader copies them to look them up).
         table = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
-        style = [
+        style: list[tuple[Any, ...]] = [
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa0a6")),
             ("LEFTPADDING", (0, 0), (-1, -1), 3),
             ("RIGHTPADDING", (0, 0), (-1, -1), 3),
         ]
+        for index in spanned:
+            style.append(("SPAN", (0, index), (-1, index)))
+            style.append(("NOSPLIT", (0, index - 1), (-1, index)))  # a row stays with its ids
+            style.append(("BACKGROUND", (0, index), (-1, index), colors.HexColor("#fafafa")))
         if header:
             style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eaed")))
         else:
@@ -230,7 +246,7 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     ]
     story.append(grid(summary, [40 * mm, page_width - 40 * mm], header=False))
 
-    story.append(p("Photos", heading))
+    story += section("Photos")
     if document["photos"]:
         cells, captions = [], []
         for photo in document["photos"]:
@@ -258,7 +274,7 @@ def render_pdf(document: dict[str, Any]) -> bytes:
         ]
         story += [Spacer(1, 2 * mm), grid(pairs, [32 * mm, 28 * mm, page_width - 60 * mm])]
 
-    story.append(p("Vendor runs", heading))
+    story += section("Vendor runs")
     if document["vendor_runs"]:
         header = [
             "Time",
@@ -268,9 +284,9 @@ def render_pdf(document: dict[str, Any]) -> bytes:
             "Verdict",
             "Score",
             "Threshold",
-            "Request id",
         ]
         runs = [[p(h, small) for h in header]]
+        run_id_rows: list[int] = []
         for run in document["vendor_runs"]:
             score = "" if run["score"] is None else f"{run['score']:g}"
             if run["scale"]:
@@ -284,11 +300,12 @@ def render_pdf(document: dict[str, Any]) -> bytes:
                     p(run["verdict"] or "not recorded", small),
                     p(score or "-", small),
                     p(run["threshold"] or "-", small),
-                    p(run["request_id"] or "-", mono),
                 ]
             )
-        widths = [22, 17, 20, 20, 16, 24, 22, 33]
-        story.append(grid(runs, [w * mm for w in widths]))
+            run_id_rows.append(len(runs))
+            runs.append([p(f"request id {run['request_id'] or 'none given'}", mono)] + [""] * 6)
+        widths = [24, 22, 30, 26, 22, 28, 22]
+        story.append(grid(runs, [w * mm for w in widths], spanned=run_id_rows))
         story.append(
             p(
                 "The reviewer's decision is recorded beside these verdicts; it never replaces "
@@ -299,7 +316,7 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     else:
         story.append(p("No vendor run is attached to this case."))
 
-    story.append(p("Reviewer decision", heading))
+    story += section("Reviewer decision")
     if decision:
         story.append(
             grid(
@@ -323,14 +340,14 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     else:
         story.append(p("The reviewer has not decided this case."))
 
-    story.append(p("Notes", heading))
+    story += section("Notes")
     if document["notes"]:
         for note in document["notes"]:
             story += _note_paragraphs(note, 0, body, small)
     else:
         story.append(p("No notes."))
 
-    story.append(p("Audit entries of this case", heading))
+    story += section("Audit entries of this case")
     rows = [
         [
             p(h, small)
@@ -341,11 +358,10 @@ def render_pdf(document: dict[str, Any]) -> bytes:
                 "Vendor",
                 "Operation",
                 "Outcome",
-                "Request id",
-                "Entry hash",
             )
         ]
     ]
+    hash_rows: list[int] = []
     for entry in document["audit_entries"]:
         rows.append(
             [
@@ -355,11 +371,15 @@ def render_pdf(document: dict[str, Any]) -> bytes:
                 p(entry["vendor"], small),
                 p(entry["operation"], small),
                 p(entry["outcome"], small),
-                p(entry["request_id"] or "-", mono),
-                p(entry["hash"] or "-", mono),
             ]
         )
-    story.append(grid(rows, [w * mm for w in (9, 22, 18, 16, 24, 22, 27, 36)]))
+        hash_rows.append(len(rows))
+        proof = f"hash {_escape(entry['hash'] or '-')}"
+        if entry["request_id"]:
+            proof += f"<br/>request id {_escape(entry['request_id'])}"
+        rows.append([Paragraph(proof, mono)] + [""] * 5)
+    audit_widths = (10, 26, 26, 24, 46, 42)
+    story.append(grid(rows, [w * mm for w in audit_widths], spanned=hash_rows))
     story.append(Spacer(1, 4 * mm))
     story.append(
         KeepTogether(

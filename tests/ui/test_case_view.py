@@ -68,6 +68,17 @@ def test_case_walkthrough_to_an_exported_report(
             await tab.context.tasks.wait_idle()
             await window.tasks.wait_idle()
 
+            # The same pair through every vendor in the Compare view joins the case too.
+            compare = window.compare_panel
+            window.tabs.setCurrentWidget(compare)
+            for slot in (compare.id_photo, compare.selfie):
+                slot.set_loaded(await service.load_image_bytes(same, "photo.jpg"))
+            await until(lambda: compare.pair() is not None)
+            compare.compare_button.click()
+            assert compare.run is not None
+            await compare.run.wait()
+            await window.tasks.wait_idle()
+
             dialog.note_edit.setText("Sandbox says same person")
             dialog.note_button.click()
             await window.tasks.wait_idle()
@@ -91,9 +102,14 @@ def test_case_walkthrough_to_an_exported_report(
     document = json.loads((out_dir / f"{REF}.json").read_text())
     assert document["case"]["state"] == "decided"
     runs = document["vendor_runs"]
-    assert [r["vendor"] for r in runs] == ["glair"]
+    assert [r["vendor"] for r in runs][:1] == ["glair"]
     assert runs[0]["verdict"] == "positive"
     assert runs[0]["request_id"]
+    compared = {r["vendor"]: r for r in runs[1:]}
+    assert set(compared) == {"azure_face", "uqudo", "glair"}
+    assert {r["verdict"] for r in compared.values()} == {"match"}
+    assert compared["azure_face"]["request_id"]
+    assert compared["azure_face"]["threshold"] == "0.5"
     assert len(document["photos"]) == 1  # same bytes in both slots: one fingerprint
     assert document["decision"]["decision"] == "approve"
     assert document["notes"][0]["text"] == "Sandbox says same person"

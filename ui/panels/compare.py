@@ -31,7 +31,15 @@ from app.errors import ConfigurationError
 from app.services import VerificationService
 from app.workflows import compare as workflow
 from app.workflows import compare_export
-from app.workflows.compare import CompareRow, CompareRun, FaceBox, ImagePair, RowState, RowVerdict
+from app.workflows.compare import (
+    CompareOptions,
+    CompareRow,
+    CompareRun,
+    FaceBox,
+    ImagePair,
+    RowState,
+    RowVerdict,
+)
 from app.workflows.connections import Connection
 from ui.errors import ErrorPresenter
 from ui.tasks import TaskRunner
@@ -271,7 +279,9 @@ class ComparePanel(QWidget):
         if self.run is not None:
             self.run.cancel_all()
         connections = {v: self._connection(v) for v in self.vendors}
-        self.run = CompareRun(self.service, pair, connections, on_row=self._on_row)
+        # While a case is active, its runs join it (audit targets and the case's timeline).
+        options = CompareOptions(case_ref=self.service.active_case)
+        self.run = CompareRun(self.service, pair, connections, options, on_row=self._on_row)
         self.run.start()
         self.tasks.start("compare:all", self._wait(self.run), label="Comparing on every vendor")
         self._refresh()

@@ -157,7 +157,7 @@ def test_variants_and_strangers_through_429s_and_503s(
     outcomes = Counter(row["outcome"] for row in rows)
     assert outcomes == {"found": 20, "not_found": 5}
     assert "slowed down" in result.stderr  # the 429s were met, and waited out
-    assert not sandbox.state._faults  # every injected fault was served  # noqa: SLF001
+    assert not sandbox.state._faults  # every injected fault was served
 
 
 def test_killed_and_restarted_run_has_each_file_once_and_redoes_nothing(

@@ -65,7 +65,8 @@ async def test_a_429_slows_the_whole_job_and_is_never_an_error_row(
     )
     job = BatchJob(service, spec(service, tmp_path / "in", concurrency=4), store)
     summary = await job.run()
-    assert summary.complete and not summary.failed
+    assert summary.complete
+    assert not summary.failed
     assert summary.slowdowns == 3
     assert job.gate.concurrency < 4  # halved on the 429s, growing back only after successes
     assert all(row.record["outcome"] == "not_found" for row in job.rows)
@@ -77,7 +78,8 @@ async def test_5xx_are_retried_until_attempts_run_out_then_one_error_row(
     write_people(tmp_path / "in", range(1))
     await service.sandbox_admin("POST", "/faults", {"path": SEARCH, "status": 503, "count": 2})
     ok = await BatchJob(service, spec(service, tmp_path / "in", max_attempts=3), store).run()
-    assert ok.complete and not ok.failed  # two 503s, then the answer
+    assert ok.complete
+    assert not ok.failed
     write_people(tmp_path / "other", range(1, 2))
     await service.sandbox_admin("POST", "/faults", {"path": SEARCH, "status": 503, "count": 9})
     job = BatchJob(service, spec(service, tmp_path / "other", max_attempts=3), store)
@@ -116,9 +118,10 @@ async def test_a_restarted_job_skips_finished_inputs_and_keeps_their_rows(
             stopped_after.append(row.position)
             first.stop()
 
-    first._on_row = stop_after_three  # noqa: SLF001
+    first._on_row = stop_after_three
     summary = await first.run()
-    assert summary.stopped and 3 <= summary.done < 8
+    assert summary.stopped
+    assert 3 <= summary.done < 8
     sent_before = await attempts(service)
     out = tmp_path / "out.csv"
     second = BatchJob(
@@ -129,7 +132,8 @@ async def test_a_restarted_job_skips_finished_inputs_and_keeps_their_rows(
     )
     assert second.key == first.key
     resumed = await second.run()
-    assert resumed.complete and resumed.resumed == summary.done
+    assert resumed.complete
+    assert resumed.resumed == summary.done
     assert await attempts(service) - sent_before == 8 - summary.done
     with out.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -170,7 +174,8 @@ async def test_session_lookups_turn_unknown_ids_into_error_rows(
         store,
     )
     summary = await job.run()
-    assert summary.complete and summary.failed == 2
+    assert summary.complete
+    assert summary.failed == 2
     assert "8-4-4-4-12" in job.rows[0].record["error"]  # refused before sending
     assert job.rows[1].record["error"]
 

@@ -157,7 +157,8 @@ async def test_match_job_against_one_reference(
             store,
         )
         summary = await job.run()
-        assert summary.complete and not summary.failed, job.rows
+        assert summary.complete, job.rows
+        assert not summary.failed, job.rows
         assert [r.record["outcome"] for r in job.rows] == ["match", "no_match"], vendor
 
 

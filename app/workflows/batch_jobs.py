@@ -154,3 +154,8 @@ class SqliteBatchJobStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def open_batch_store(database_file: Path | str) -> SqliteBatchJobStore:
+    """The batch job store beside FaceDesk's other tables (blocking: call via to_thread)."""
+    return SqliteBatchJobStore(database_file)

@@ -140,8 +140,11 @@ class BatchPanel(Panel):
         self.rate_spin.setRange(0.0, 1000.0)
         self.rate_spin.setSpecialValueText("no cap")
         self.rate_spin.setSuffix(" /s")
-        form.addRow("Requests at once:", self.concurrency_spin)
-        form.addRow("Rate cap:", self.rate_spin)
+        self.concurrency_spin.setMaximumWidth(90)
+        self.rate_spin.setMaximumWidth(120)
+        limits = _row(self.concurrency_spin, QLabel("  Rate cap:"), self.rate_spin)
+        limits.layout().addStretch(1)  # type: ignore[union-attr]
+        form.addRow("Requests at once:", limits)
         self.out_edit = QLineEdit()
         self.out_edit.setPlaceholderText("optional: a CSV written in input order as rows finish")
         self.out_button = QPushButton("Save as…")
@@ -170,6 +173,7 @@ class BatchPanel(Panel):
         self.table.setMinimumHeight(220)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         layout.addWidget(self.table, 1)
 
         self.kind_combo.currentIndexChanged.connect(self._on_kind_changed)
@@ -360,5 +364,6 @@ def _row(*widgets: QWidget) -> QWidget:
     line = QHBoxLayout(holder)
     line.setContentsMargins(0, 0, 0, 0)
     for index, widget in enumerate(widgets):
-        line.addWidget(widget, 1 if index == 0 else 0)
+        stretch = 1 if index == 0 and isinstance(widget, QLineEdit) else 0
+        line.addWidget(widget, stretch)
     return holder

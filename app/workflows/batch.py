@@ -737,7 +737,7 @@ class BatchJob:
         """The input as sent (a prepared image, or the session id) and its audit target."""
         if self.spec.kind is BatchKind.SESSIONS:
             return item.source, item.source
-        loaded = await self.service.load_image_file(item.source)
+        loaded = await self.service.load_image_file(item.source, thumbnail=False)
         prepared = await self.service.prepare_image(self.spec.vendor, loaded)
         return prepared, "image sha256:" + _digest(loaded)
 

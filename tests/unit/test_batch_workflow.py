@@ -268,3 +268,17 @@ def test_inputs_are_images_by_name_and_bad_options_are_refused(tmp_path: Path) -
         BatchSpec(BatchKind.SEARCH, "glair", Connection("glair", "Sandbox"), items)
     with pytest.raises(batch.BatchUsageError, match="concurrency"):
         BatchSpec(BatchKind.SEARCH, "uqudo", Connection("uqudo", "Sandbox"), items, concurrency=0)
+
+
+def test_loading_without_a_thumbnail_still_validates_the_image() -> None:
+    from app import imaging
+    from app.errors import ImageError
+
+    data = original(3)
+    full = imaging.load(data, "a.jpg")
+    bare = imaging.load(data, "a.jpg", thumbnail=False)
+    assert full.thumbnail_png
+    assert bare.thumbnail_png == b""
+    assert bare.info == full.info
+    with pytest.raises(ImageError):
+        imaging.load(data[: len(data) // 2], "cut.jpg", thumbnail=False)

@@ -35,7 +35,7 @@ from app.secrets import MemorySecretStore  # noqa: E402
 from app.services import open_service  # noqa: E402
 from app.workflows import batch  # noqa: E402
 from app.workflows.batch_jobs import SqliteBatchJobStore  # noqa: E402
-from app.workflows.connections import from_environment, env_variable  # noqa: E402
+from app.workflows.connections import env_variable, from_environment  # noqa: E402
 from tests.batch_images import write_people  # noqa: E402
 from tests.sandbox_server import SocketSandbox  # noqa: E402
 

@@ -221,3 +221,41 @@ def audit_successes(database: Path) -> Mapping[str, int]:
             image = next(t for t in json.loads(targets) if t.startswith("image sha256:"))
             counts[image] += 1
     return counts
+
+
+def test_ctrl_c_stops_after_the_requests_in_flight_and_the_next_run_finishes(
+    tmp_path: Path, sandbox: SocketSandbox
+) -> None:
+    folder = tmp_path / "twenty"
+    write_people(folder, range(400, 420))
+    out = tmp_path / "twenty.csv"
+    fault(sandbox, kind="delay", path=SEARCH_PATH, delay=0.2, count=1000)
+    args = ("--concurrency", "2", "--out", str(out), str(folder))
+    argv, environ = command(tmp_path, sandbox, *args)
+    process = subprocess.Popen(
+        argv,
+        env=environ,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+        out.exists() and len(out.read_text().splitlines()) >= 1 + 2
+    ):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 1, stderr
+    assert "run the same command again" in stderr
+    assert "Traceback" not in stderr
+    stopped = read_rows(out)
+    assert 2 <= len(stopped) < 20
+    result = run(tmp_path, sandbox, *args)
+    assert result.returncode == 0, result.stderr
+    # The rows finished before Ctrl+C (at least those in the file) are not sent again.
+    assert "from an earlier run" in result.stderr
+    assert [row["file"] for row in read_rows(out)] == [
+        f"person-{s:03d}.jpg" for s in range(400, 420)
+    ]

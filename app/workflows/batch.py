@@ -51,6 +51,7 @@ from app.errors import (
     PermissionDenied,
     ProviderUnavailable,
     RateLimited,
+    RequestRejected,
 )
 from app.models.azure_face import AzurePersonGroups
 from app.models.uqudo import (
@@ -85,6 +86,7 @@ DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 64
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_TIMEOUT_SECONDS = 90.0
+UNTRAINED_GROUP = "LargePersonGroupNotTrained"  # Azure's error code
 SUCCESSES_TO_GROW = 8  # successes in a row before a slowed job takes one more request at once
 
 
@@ -785,7 +787,14 @@ class BatchJob:
         groups = _as(self._provider, AzurePersonGroups)
         group = self.spec.group
         assert group is not None
-        found = await groups.identify(group, prepared, max_candidates=1)
+        try:
+            found = await groups.identify(group, prepared, max_candidates=1)
+        except RequestRejected as exc:
+            # A group never trained (a new, empty one) knows nobody: when enrolling, that is
+            # "not found"; the group is trained at the end of the job.
+            if exc.vendor_code != UNTRAINED_GROUP or not self.spec.insert_if_not_found:
+                raise
+            return await self._insert_azure(item, prepared, exc.request_id)
         request_id = found.result.request_id
         if found.face is None:
             return self._row(item, "no_face", request_id=request_id)
@@ -796,6 +805,14 @@ class BatchJob:
             )
         if not self.spec.insert_if_not_found:
             return self._row(item, "not_found", request_id=request_id)
+        return await self._insert_azure(item, prepared, request_id)
+
+    async def _insert_azure(
+        self, item: BatchItem, prepared: Any, request_id: str | None
+    ) -> dict[str, Any]:
+        groups = _as(self._provider, AzurePersonGroups)
+        group = self.spec.group
+        assert group is not None
         # The person is named by the image's fingerprint: never a file name.
         person = await groups.create_person(group, f"batch {prepared_digest(prepared)}")
         await groups.add_person_face(group, person.person_id, prepared)

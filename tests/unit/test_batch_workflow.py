@@ -282,3 +282,34 @@ def test_loading_without_a_thumbnail_still_validates_the_image() -> None:
     assert bare.info == full.info
     with pytest.raises(ImageError):
         imaging.load(data[: len(data) // 2], "cut.jpg", thumbnail=False)
+
+
+async def test_azure_search_inserts_new_persons_trains_the_group_then_finds_them(
+    service: VerificationService, store: SqliteBatchJobStore, tmp_path: Path
+) -> None:
+    from app.models.azure_face import AzurePersonGroups
+
+    async with resolve(service, "azure_face").open(service) as provider:
+        assert isinstance(provider, AzurePersonGroups)
+        await provider.create_group("ring-1", "ring 1")
+    write_people(tmp_path / "in", range(20, 23))
+    enrol = BatchJob(
+        service,
+        spec(
+            service, tmp_path / "in", vendor="azure_face", group="ring-1", insert_if_not_found=True
+        ),
+        store,
+    )
+    assert (await enrol.run()).complete
+    inserted = [row.record for row in enrol.rows]
+    assert [r["outcome"] for r in inserted] == ["inserted"] * 3, [r["error"] for r in inserted]
+    assert len({r["match_id"] for r in inserted}) == 3
+    folder = tmp_path / "probe"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(variants(21)[1][1])
+    (folder / "b.jpg").write_bytes(original(99))
+    search = BatchJob(service, spec(service, folder, vendor="azure_face", group="ring-1"), store)
+    assert (await search.run()).complete
+    assert [r.record["outcome"] for r in search.rows] == ["found", "not_found"]
+    assert search.rows[0].record["match_id"] == inserted[1]["match_id"]
+    assert search.rows[0].record["score"] > 0.5

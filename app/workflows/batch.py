@@ -15,8 +15,9 @@ Rules (the same for the window and `facedesk batch`):
   job's concurrency is halved, then grows back by one after a run of successes. 5xx, timeouts
   and dropped connections are retried with exponential backoff and jitter. Neither becomes an
   error row while attempts remain (`max_attempts`).
-- Retrying a search with insert is safe: a search re-sent after the vendor inserted the face
-  finds that face instead of adding it again.
+- Retrying a uqudo search with insert is safe: a search re-sent after uqudo inserted the face
+  finds that face instead of adding it again. Azure's insert is two calls (create person, add
+  face); a retry after the first succeeded leaves an empty person behind, never a second face.
 - Rejected credentials (or a feature not enabled for them, or an incomplete connection) stop
   the job with `JobStopped`: every further input would fail the same way.
 - Each finished input is written to the `BatchJobStore` before it counts as done; a job started

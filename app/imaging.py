@@ -715,8 +715,11 @@ def _upright(image: Image.Image, orientation: int, changes: list[str]) -> Image.
 # --- load --------------------------------------------------------------------------------------
 
 
-def load(data: bytes, name: str) -> LoadedImage:
+def load(data: bytes, name: str, *, thumbnail: bool = True) -> LoadedImage:
     """Identify, validate and thumbnail an image; keep its original bytes in memory.
+
+    `thumbnail=False` (batches, which show no picture) leaves `thumbnail_png` empty: the
+    validating decode still runs, the resize and PNG encoding (most of the cost) do not.
 
     Raises:
         ImageError: the file is empty, too large, not an image, a bomb, truncated or damaged.
@@ -726,15 +729,16 @@ def load(data: bytes, name: str) -> LoadedImage:
     # The draft decode still reads every entropy-coded byte, so truncation is caught here.
     image = _decode(source, box)
     changes: list[str] = []
-    try:
-        with _quiet():
-            image = _to_resizable(image, changes)
-            image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
-            image = _upright(_to_srgb(source, image, changes), source.orientation, changes)
-            out = io.BytesIO()
-            image.save(out, "PNG")
-    except _DECODE_ERRORS as exc:
-        raise _damaged(name) from exc
+    out = io.BytesIO()
+    if thumbnail:
+        try:
+            with _quiet():
+                image = _to_resizable(image, changes)
+                image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
+                image = _upright(_to_srgb(source, image, changes), source.orientation, changes)
+                image.save(out, "PNG")
+        except _DECODE_ERRORS as exc:
+            raise _damaged(name) from exc
     metadata = list(source.metadata)
     if source.frames > 1 and source.format != "MPO":
         metadata.append(f"{source.frames} frames")

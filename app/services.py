@@ -89,10 +89,10 @@ def _max_input_bytes() -> int:
     return imaging.MAX_INPUT_BYTES
 
 
-def _load_image(data: bytes, name: str) -> LoadedImage:
+def _load_image(data: bytes, name: str, thumbnail: bool = True) -> LoadedImage:
     from app import imaging
 
-    return imaging.load(data, name)
+    return imaging.load(data, name, thumbnail=thumbnail)
 
 
 def _prepare_image(image: LoadedImage, rules: Any) -> EncodedImage:
@@ -536,7 +536,8 @@ class VerificationService:
 
     # --- images --------------------------------------------------------------------------------
 
-    async def load_image_file(self, path: str | Path) -> LoadedImage:
+    async def load_image_file(self, path: str | Path, *, thumbnail: bool = True) -> LoadedImage:
+        """`thumbnail=False`: no preview PNG (a batch shows none; it is most of the cost)."""
         file = Path(path)
         try:
             size, limit = await asyncio.to_thread(lambda: (file.stat().st_size, _max_input_bytes()))
@@ -551,10 +552,12 @@ class VerificationService:
                 f"FaceDesk could not read {file.name}: check that the file exists and that you "
                 "may open it."
             ) from exc
-        return await self.load_image_bytes(data, file.name)
+        return await self.load_image_bytes(data, file.name, thumbnail=thumbnail)
 
-    async def load_image_bytes(self, data: bytes, name: str) -> LoadedImage:
-        return await asyncio.to_thread(_load_image, data, name)
+    async def load_image_bytes(
+        self, data: bytes, name: str, *, thumbnail: bool = True
+    ) -> LoadedImage:
+        return await asyncio.to_thread(_load_image, data, name, thumbnail)
 
     async def prepare_image(self, provider_id: str, image: LoadedImage) -> EncodedImage:
         rules = self.info(provider_id).upload_rules

@@ -23,6 +23,7 @@ from ui.dialogs.connection_dialog import ConnectionDialog
 from ui.errors import ErrorPresenter
 from ui.panels import panels_for
 from ui.panels.base import Panel, PanelContext
+from ui.panels.batch import BatchPanel, batch_kinds
 from ui.tasks import TaskRunner
 from ui.widgets.image_pair import ImagePair
 
@@ -82,7 +83,9 @@ class ProviderTab(QWidget):
         self.panel_tabs.setDocumentMode(True)
         self.context = PanelContext(service, provider_id, tasks, presenter, self.images)
         self.panels: list[Panel] = []
-        for panel_class in panels_for(provider_id, info.capabilities):
+        # Batch (issue 14): a Batch panel after the capability panels, for vendors with a job.
+        batch_panels: list[type[Panel]] = [BatchPanel] if batch_kinds(provider_id) else []
+        for panel_class in [*panels_for(provider_id, info.capabilities), *batch_panels]:
             panel = panel_class(self.context)
             self.panels.append(panel)
             scroll = QScrollArea()

@@ -23,6 +23,10 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from app.cli.common import Parser as _Parser
+from app.cli.common import UsageError as _UsageError
+from app.cli.common import connections_help
+
 if TYPE_CHECKING:
     from app.workflows.compare import Comparison
 
@@ -35,31 +39,9 @@ VENDORS = ("azure_face", "uqudo", "glair")
 LEFT_OUT = {"veriff": "Veriff has no synchronous 1:1 face match (only inside a session)."}
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so `main` returns its status."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]  # argparse: NoReturn
-        raise _UsageError(message)
-
-
 def _epilog() -> str:
-    from app.providers import registry
-    from app.workflows.connections import describe_env_variables
-
-    infos = [module.INFO for pid, module in registry().items() if pid in VENDORS]
     return (
-        "connections:\n"
-        "  Without --connection a vendor uses its active connection (the built-in Sandbox\n"
-        "  unless the settings say otherwise). --connection ID=NAME picks a saved profile\n"
-        "  (credentials from the keyring); --connection ID=env reads the variables below.\n"
-        "  Unset fields take the vendor's defaults; URLs must be https (or http to loopback).\n"
-        "  Values are never printed, logged or written.\n\n"
-        "environment variables for --connection ID=env:\n"
-        f"{describe_env_variables(infos)}\n\n"
+        f"{connections_help(VENDORS)}\n\n"
         "Veriff is left out: it has no synchronous 1:1 face match.\n"
         "exit status: 0 every vendor answered, 1 a vendor failed, 2 bad usage"
     )

@@ -278,6 +278,24 @@ async def _glair(
 _MATCHERS: Mapping[str, _Matcher] = {"azure_face": _azure, "uqudo": _uqudo, "glair": _glair}
 
 
+async def face_match(
+    vendor: str,
+    provider: object,
+    reference: EncodedImage,
+    probe: EncodedImage,
+    options: CompareOptions,
+) -> tuple[CheckResult, RowVerdict]:
+    """One vendor's synchronous face match on prepared images, unaudited (the caller audits).
+
+    The batch's "each image against one reference" reuses it, so both ask the same way.
+    """
+    matcher = _MATCHERS.get(vendor)
+    if matcher is None:
+        raise CapabilityNotSupported(LEFT_OUT.get(vendor, "This vendor has no synchronous match."))
+    answer = await matcher(provider, reference, probe, options)
+    return answer.result, answer.verdict or _VERDICTS[answer.result.verdict]
+
+
 def _as(provider: object, protocol: type[Any]) -> Any:
     if not isinstance(provider, protocol):
         raise CapabilityNotSupported("This provider does not offer a synchronous face match.")

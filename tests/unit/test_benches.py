@@ -51,3 +51,9 @@ def test_startup_bench_compares_with_a_bare_window(extra: list[str]) -> None:
     out = _run("bench/startup.py", "--runs", "1", *extra)
     assert "first paint: facedesk / bare = " in out
     assert ("--screenshot: facedesk / bare = " in out) == bool(extra)
+
+
+def test_batch_bench_compares_with_raw_httpx_and_survives_429s() -> None:
+    out = _run("bench/batch.py", "--small")
+    assert "throughput facedesk / raw = " in out
+    assert "with 10% injected 429s: 40/40 rows succeeded" in out

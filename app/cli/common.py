@@ -1,0 +1,35 @@
+"""What several commands share: argparse that returns a status, and the connections help text."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+
+class UsageError(Exception):
+    """Bad usage: the command prints its usage and this message, and exits 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so `main` returns its status."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]  # argparse: NoReturn
+        raise UsageError(message)
+
+
+def connections_help(vendors: Sequence[str]) -> str:
+    """The `--connection` rules and every `FACEDESK_<ID>_<FIELD>` variable of these vendors."""
+    from app.providers import registry
+    from app.workflows.connections import describe_env_variables
+
+    infos = [module.INFO for pid, module in registry().items() if pid in vendors]
+    return (
+        "connections:\n"
+        "  Without --connection a vendor uses its active connection (the built-in Sandbox\n"
+        "  unless the settings say otherwise). --connection ID=NAME picks a saved profile\n"
+        "  (credentials from the keyring); --connection ID=env reads the variables below.\n"
+        "  Unset fields take the vendor's defaults; URLs must be https (or http to loopback).\n"
+        "  Values are never printed, logged or written.\n\n"
+        "environment variables for --connection ID=env:\n"
+        f"{describe_env_variables(infos)}"
+    )

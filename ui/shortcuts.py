@@ -105,8 +105,10 @@ class WindowShortcuts:
             panel.trigger(panel.main_actions if main else panel.refresh_actions)
 
     def _tab(self, index: int) -> None:
-        if index < self.window.tabs.count():
-            self.window.tabs.setCurrentIndex(index)
+        # Alt+N counts vendor tabs only: the Compare tab before them is not a vendor.
+        vendors = list(self.window.provider_tabs.values())
+        if index < len(vendors):
+            self.window.tabs.setCurrentWidget(vendors[index])
 
 
 class ShortcutsDialog(QDialog):

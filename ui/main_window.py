@@ -132,7 +132,7 @@ class MainWindow(QMainWindow):
         self.provider_tabs: dict[str, ProviderTab] = {}
         # One ID photo and one selfie for the whole window: loading in any tab shows in all.
         self.pair = ImagePairModel()
-        self.compare_panel = ComparePanel(service, self.tasks, self.presenter)
+        self.compare_panel = ComparePanel(service, self.tasks, self.presenter, pair=self.pair)
         if self.compare_panel.vendors:
             self.tabs.addTab(self.compare_panel, COMPARE_TITLE)
             self.tabs.setTabToolTip(0, "One pair through every vendor's face match, side by side")

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.capabilities import Capability
-from app.domain import CheckResult, EncodedImage, Verdict
+from app.domain import CheckResult, EncodedImage, SessionRecord, Verdict
 from app.errors import NotFound, OperationRefused
 from app.models.azure_face import (
     SINGLE_MODAL_VERSIONS,
@@ -444,6 +444,18 @@ class AzureSessionsPanel(Panel):
         if item is not None:
             self.session_id.setText(str(item.data(Qt.ItemDataRole.UserRole)))
             self._forget_token()
+
+    def open_tracked(self, record: SessionRecord) -> bool:
+        if record.kind not in {kind.value for kind in SessionKind}:
+            return False
+        index = next(
+            (i for i in range(self.kind.count()) if str(self.kind.itemData(i)) == record.kind), -1
+        )
+        if index >= 0 and index != self.kind.currentIndex():
+            self.kind.setCurrentIndex(index)  # relists for that kind
+        self.session_id.setText(record.session_id)
+        self._start("get", self._get)
+        return True
 
     def _require_id(self) -> str:
         session_id = self.session_id.text().strip()

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from PySide6.QtWidgets import QAbstractButton, QWidget
 
-from app.domain import EncodedImage
+from app.domain import EncodedImage, SessionRecord
 from app.errors import ImageError
 from app.services import VerificationService
 from app.workflows.pair import ImagePairModel, InputStamp, PairSlot
@@ -98,6 +98,10 @@ class Panel(QWidget):
 
     def on_connection_changed(self) -> None:
         """The tab switched connection (Sandbox ↔ profile): drop results of the old one."""
+
+    def open_tracked(self, record: SessionRecord) -> bool:
+        """Open a registry session here if this panel shows its kind; False if not."""
+        return False
 
     def trigger(self, names: tuple[str, ...]) -> bool:
         """Click the first of these buttons the operator could click now; False if none."""

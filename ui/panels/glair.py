@@ -599,6 +599,12 @@ class GlairSessionsPanel(Panel):
         if self.session is not None:
             self.open_session(self.session.kind, self.session.sid)
 
+    def open_tracked(self, record: SessionRecord) -> bool:
+        if record.kind not in _KINDS:
+            return False
+        self.open_session(SessionKind(record.kind), record.session_id)
+        return True
+
     def open_session(self, kind: SessionKind, sid: str) -> None:
         self.ctx.tasks.start(self.ctx.task_name("open_session"), self._open(kind, sid))
 

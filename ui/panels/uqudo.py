@@ -32,7 +32,7 @@ from app.capabilities import (
     SupportsOneToNEnroll,
     SupportsOneToNSearch,
 )
-from app.domain import CheckResult, Verdict
+from app.domain import CheckResult, SessionRecord, Verdict
 from app.errors import OperationRefused
 from app.models.uqudo import (
     DEFAULT_MATCH_LEVEL,
@@ -626,6 +626,13 @@ class SessionResultsPanel(_UqudoPanel):
 
     def set_session_id(self, session_id: str) -> None:
         self.session_combo.setEditText(session_id)
+
+    def open_tracked(self, record: SessionRecord) -> bool:
+        if record.kind != FACE_SESSION_KIND:
+            return False
+        self.set_session_id(record.session_id)
+        self._start("session_result", self._fetch)
+        return True
 
     async def refresh_sessions(self) -> None:
         """Offer the face sessions in the registry (uqudo cannot list them)."""

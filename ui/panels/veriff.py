@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.capabilities import Capability
-from app.domain import CheckResult, EncodedImage
+from app.domain import CheckResult, EncodedImage, SessionRecord
 from app.errors import OperationRefused
 from app.models.veriff import (
     DOCUMENT_TYPES,
@@ -397,6 +397,12 @@ class VeriffSessionsPanel(Panel):
         session_id = self.paste_id.text().strip()
         if session_id:
             self.open_session(session_id)
+
+    def open_tracked(self, record: SessionRecord) -> bool:
+        if record.kind != SESSION_KIND:
+            return False
+        self.open_session(record.session_id)
+        return True
 
     def open_session(self, session_id: str) -> None:
         self.ctx.tasks.start(

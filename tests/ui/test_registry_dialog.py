@@ -129,9 +129,9 @@ def test_double_click_opens_the_session_in_its_tab_and_ctrl_f_focuses_the_filter
             assert isinstance(panel, GlairSessionsPanel)
             # Opening a pending session starts its watch, which never goes idle: wait for the
             # open itself, then stop the watch.
-            await asyncio.sleep(0)
-            while window.tasks.is_running("glair:open_session"):
-                await asyncio.sleep(0.01)
+            opening = [t.task for t in window.tasks.running() if t.name == "glair:open_session"]
+            assert opening
+            await asyncio.wait(opening)
             window.tasks.cancel_prefix("glair:watch:")
             await window.tasks.wait_idle()
             assert panel.session is not None

@@ -1,4 +1,10 @@
-"""Azure AI Face tab: liveness sessions (version-aware), face verify, and person groups."""
+"""Azure AI Face tab: liveness sessions (version-aware), face verify, and person groups.
+
+Why one module past ~600 lines: it is widget building and display only (the session, audit,
+paging and sandbox rules are in app/workflows/sessions.py and sandbox_controls.py); splitting
+it into ui/panels/azure_face/<feature>.py waits for the vendor packages
+(app/vendors/azure_face/) to land, so the panel package mirrors them in one move.
+"""
 
 from __future__ import annotations
 
@@ -66,7 +72,7 @@ class FaceView(QLabel):
     def __init__(self, caption: str, parent: QWidget | None = None) -> None:
         super().__init__(caption, parent)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(220, 220)
+        self.setMinimumSize(160, 140)
         self.setFrameShape(QLabel.Shape.StyledPanel)
         self.rects: tuple[FaceRect, ...] = ()
 

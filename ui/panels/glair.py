@@ -3,6 +3,11 @@
 Everything goes through `VerificationService` typed by the Protocols in app.models.glair.
 GLAIR cannot list sessions, so the sessions panel lists the session registry; every session
 created or opened is written there, and pending ones are watched until they finish or expire.
+
+Why one module past ~600 lines: it is widget building and display only (the session, audit,
+paging and sandbox rules are in app/workflows/sessions.py and sandbox_controls.py); splitting
+it into ui/panels/glair/<feature>.py waits for the vendor packages
+(app/vendors/glair/) to land, so the panel package mirrors them in one move.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""uqudo tab: face match with match levels, face sessions, the 1:N face index, session results."""
+"""uqudo tab: face match with match levels, face sessions, the 1:N face index, session results.
+
+Why one module past ~600 lines: it is widget building and display only (the session, audit,
+paging and sandbox rules are in app/workflows/sessions.py and sandbox_controls.py); splitting
+it into ui/panels/uqudo/<feature>.py waits for the vendor packages
+(app/vendors/uqudo/) to land, so the panel package mirrors them in one move.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,11 @@
 Everything goes through `VerificationService` and the `VeriffVerificationSessions` Protocol;
 every session created or opened is written to the session registry; deletes are confirmed with
 the session, its status, the consequences and the remaining quota, then audited.
+
+Why one module past ~600 lines: it is widget building and display only (the session, audit,
+paging and sandbox rules are in app/workflows/sessions.py and sandbox_controls.py); splitting
+it into ui/panels/veriff/<feature>.py waits for the vendor packages
+(app/vendors/veriff/) to land, so the panel package mirrors them in one move.
 """
 
 from __future__ import annotations

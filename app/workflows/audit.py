@@ -15,8 +15,8 @@ import base64
 import secrets as token_source
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from app.secrets import SecretStore
 from app.store import (
     GENESIS_HASH,
     TRIGGERS_MISSING_OPERATION,
@@ -28,6 +28,9 @@ from app.store import (
     checkpoint_message,
     read_checkpoints,
 )
+
+if TYPE_CHECKING:  # keyring loads after the first paint, not with the window
+    from app.secrets import SecretStore
 
 _Reporter = Callable[[int | None, str], None]
 

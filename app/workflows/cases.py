@@ -28,13 +28,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.errors import AppError
-from app.secrets import SecretStore
 from app.store import AuditChainRow, Store
 
 CASE_PROVIDER = "facedesk"
@@ -45,6 +44,9 @@ NO_KEYRING_NOTE = (
     "No system keyring is available, so this case keeps no photos: only their fingerprints are "
     "recorded."
 )
+
+if TYPE_CHECKING:  # keyring loads after the first paint, not with the window
+    from app.secrets import SecretStore
 
 
 class CaseError(AppError):

@@ -678,7 +678,11 @@ class VerificationService:
             await write("failed: unexpected error")
             raise
         if creating:
-            created = getattr(result, "session_id", None) or getattr(result, "id", None)
+            created = (
+                getattr(result, "session_id", None)
+                or getattr(result, "id", None)
+                or getattr(result, "sid", None)  # GLAIR's session id
+            )
             if isinstance(created, str) and created:
                 stored[:] = audit_targets([created])
                 if case is not None:

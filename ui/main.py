@@ -28,6 +28,19 @@ log = logging.getLogger("facedesk.ui")
 GUI_SWITCH_INTERVAL = 0.001
 
 
+def _window_size(text: str) -> tuple[int, int]:
+    """`1360x900` → (1360, 900), for --size."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT such as 1360x900, got {text!r}"
+        ) from None
+    if width < 320 or height < 240:
+        raise argparse.ArgumentTypeError("the window needs at least 320x240")
+    return width, height
+
+
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     from app import cli
 
@@ -41,6 +54,13 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--screenshot", metavar="PNG", help="render the window to PNG and exit")
     parser.add_argument("--tab", help="provider tab to show first (e.g. glair)")
     parser.add_argument("--theme", choices=("system", "light", "dark"), help="override the theme")
+    parser.add_argument(
+        "--size",
+        type=_window_size,
+        default=(1360, 860),
+        metavar="WxH",
+        help="window size for --screenshot (default 1360x860)",
+    )
     parser.add_argument(
         "--self-test", action="store_true", help="check this build headless and exit (0 = ok)"
     )
@@ -113,7 +133,7 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
         window.show()
         window.tasks.start("startup:warm-up", _warm_up(service, window))
         if args.screenshot:
-            window.resize(1360, 860)  # the same picture whatever geometry was remembered
+            window.resize(*args.size)  # the same picture whatever geometry was remembered
             await asyncio.sleep(0.05)  # the first paint and the tabs' first tasks start
             await window.tasks.wait_idle()
             window.grab().save(args.screenshot)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME
-from app.domain import CheckResult
+from app.domain import CheckResult, SessionRecord
 from app.services import VerificationService
 from app.workflows.audit import VerifyResult
 from app.workflows.pair import ImagePairModel
@@ -132,7 +132,7 @@ class MainWindow(QMainWindow):
         self.provider_tabs: dict[str, ProviderTab] = {}
         # One ID photo and one selfie for the whole window: loading in any tab shows in all.
         self.pair = ImagePairModel()
-        self.compare_panel = ComparePanel(service, self.tasks, self.presenter)
+        self.compare_panel = ComparePanel(service, self.tasks, self.presenter, pair=self.pair)
         if self.compare_panel.vendors:
             self.tabs.addTab(self.compare_panel, COMPARE_TITLE)
             self.tabs.setTabToolTip(0, "One pair through every vendor's face match, side by side")
@@ -281,7 +281,27 @@ class MainWindow(QMainWindow):
         from ui.dialogs.registry_dialog import RegistryDialog
 
         dialog = RegistryDialog(self.service, self.tasks, self)
+        dialog.session_opened.connect(self.open_tracked_session)
         dialog.open()
+
+    def open_tracked_session(self, record: SessionRecord) -> bool:
+        """Show a registry session in its vendor's tab and panel; False if none shows it."""
+        tab = self.provider_tabs.get(record.provider)
+        if tab is None:
+            return False
+        if record.profile != self.service.active_connection(record.provider):
+            self.presenter.info(
+                f"This session belongs to the connection “{record.profile}”. Switch the "
+                f"{tab.context.display_name} tab to it, then open the session again.",
+                severity="warning",
+            )
+            return False
+        for index, panel in enumerate(tab.panels):
+            if panel.open_tracked(record):
+                self.tabs.setCurrentWidget(tab)
+                tab.panel_tabs.setCurrentIndex(index)
+                return True
+        return False
 
     def set_theme(self, mode: str) -> None:
         app = QApplication.instance()

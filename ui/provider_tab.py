@@ -96,11 +96,12 @@ class ProviderTab(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.images)
         splitter.addWidget(self.panel_tabs)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
+        # The panel's action and verdict come first: at 1024×700 they must fit unscrolled.
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 4)
         splitter.setChildrenCollapsible(False)
         # Wrapped badge text does not count in a splitter's minimum: leave the slots room.
-        self.images.setMinimumHeight(330)
+        self.images.setMinimumHeight(250)
         layout.addWidget(splitter, 1)
 
         self._refresh_connections()

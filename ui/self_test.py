@@ -48,6 +48,7 @@ from app.logging_setup import configure_logging
 from app.models.glair import GlairLivenessSessions, SessionKind, SessionStatus
 from app.paths import AppPaths, default_paths
 from app.services import VerificationService, open_service
+from app.workflows.sandbox_controls import GlairEndUserOutcome, SandboxControls
 from ui.dialogs.about_dialog import app_icon, build_kind
 
 log = logging.getLogger("facedesk.ui.self_test")
@@ -200,9 +201,7 @@ async def check_liveness_session(service: VerificationService) -> str:
     if created.status is not SessionStatus.PENDING:
         raise CheckFailed(f"a new session is {created.status.value}, expected PENDING")
     # The sandbox admin API plays the end user finishing the hosted page on their phone.
-    await service.sandbox_admin(
-        "POST", f"/glair/sessions/{created.sid}/complete", {"outcome": "live"}
-    )
+    await SandboxControls(service).glair_complete(created.sid, GlairEndUserOutcome.LIVE)
     finished = await sessions.get_session(kind, created.sid)
     await service.record_session(
         PROVIDER, created.sid, kind=kind.value, status=finished.status.value, label="self-test"

@@ -48,6 +48,9 @@ NO_KEYRING_NOTE = (
     "recorded."
 )
 
+if TYPE_CHECKING:  # keyring loads after the first paint, not with the window
+    from app.secrets import SecretStore
+
 
 class CaseError(AppError):
     """A case operation the operator asked for cannot be done (message says why)."""

@@ -185,7 +185,7 @@ def test_session_created_simulated_and_shown_finished(
     assert "Live person" in panel.result.verdict.text()
     assert presenter.shown == [f"GLAIR session {panel.session.sid[:8]}… Live person."]
     assert panel.table.rowCount() == 1
-    assert panel.table.item(0, 2).text() == "FINISHED"
+    assert panel.table.item(0, 2).text() == "Done (FINISHED)"
 
 
 def test_sessions_list_refresh_open_and_forget(
@@ -207,7 +207,7 @@ def test_sessions_list_refresh_open_and_forget(
         )
         panel.refresh_button.click()
         await settle(ctx)
-        assert panel.table.item(0, 2).text() == "FINISHED"
+        assert panel.table.item(0, 2).text() == "Done (FINISHED)"
         panel.table.selectRow(0)
         panel.open_button.click()
         await settle(ctx)
@@ -244,7 +244,7 @@ def test_expired_session_is_marked_on_refresh(qtbot, qloop, panel_context_factor
         await settle(ctx)
 
     qloop.run_until_complete(scenario())
-    assert panel.table.item(0, 2).text() == "EXPIRED"
+    assert panel.table.item(0, 2).text() == "Expired"
 
 
 def test_pending_session_completed_on_the_hosted_page_shows_finished_without_operator_action(
@@ -288,7 +288,7 @@ def test_pending_session_completed_on_the_hosted_page_shows_finished_without_ope
     assert panel.session is not None
     assert panel.session.status is SessionStatus.FINISHED
     assert "Live person" in panel.result.verdict.text()
-    assert panel.table.item(0, 2).text() == "FINISHED"
+    assert panel.table.item(0, 2).text() == "Done (FINISHED)"
 
 
 def test_opening_an_expired_registry_session_marks_it_expired(
@@ -321,7 +321,7 @@ def test_opening_an_expired_registry_session_marks_it_expired(
         await settle(ctx)
 
     qloop.run_until_complete(scenario())
-    assert panel.table.item(0, 2).text() == "EXPIRED"
+    assert panel.table.item(0, 2).text() == "Expired"
     assert panel.session is not None
     assert panel.session.status is SessionStatus.EXPIRED
     assert "expired" in panel.status.text()

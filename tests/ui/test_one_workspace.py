@@ -47,3 +47,75 @@ def test_a_pair_loaded_in_one_tab_shows_in_every_tab_and_is_prepared_once_per_ve
             window.close()
 
     qloop.run_until_complete(scenario())
+
+
+def test_the_compare_tab_shows_and_loads_the_same_pair_as_the_vendor_tabs(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, app_paths: AppPaths
+) -> None:
+    async def scenario() -> None:
+        async with open_service(app_paths, secrets=MemorySecretStore()) as service:
+            window = MainWindow(service)
+            qtbot.addWidget(window)
+            compare = window.compare_panel
+            veriff = window.provider_tabs["veriff"]
+            # Loaded in the Compare tab: every vendor tab has it, in the right slot.
+            await compare.id_photo.load_file(str(SAMPLES / "ada-id-photo.jpg"))
+            await window.tasks.wait_idle()
+            for tab in window.provider_tabs.values():
+                assert tab.images.id_photo.loaded is compare.id_photo.loaded
+                assert tab.images.selfie.loaded is None
+            assert compare.id_photo.loaded is not None
+            assert compare.selfie.loaded is None
+            # Loaded in a vendor tab: the Compare tab has it and can run.
+            await veriff.images.selfie.load_file(str(SAMPLES / "ada-selfie.jpg"))
+            await window.tasks.wait_idle()
+            assert compare.selfie.loaded is veriff.images.selfie.loaded
+            assert compare.pair() is not None
+            assert compare.compare_button.isEnabled()
+            # Cleared in the Compare tab: gone from every tab.
+            compare.selfie.clear()
+            assert veriff.images.selfie.loaded is None
+            assert compare.pair() is None
+            await window.tasks.wait_idle()
+            window.close()
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_selfie_changed_in_another_tab_withdraws_azures_verdict(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, app_paths: AppPaths
+) -> None:
+    """The issue's case across tabs: Detect → Verify in Azure, then the selfie changes elsewhere."""
+    from ui.panels.azure_face import AzureVerifyPanel
+
+    async def scenario() -> None:
+        async with open_service(app_paths, secrets=MemorySecretStore()) as service:
+            window = MainWindow(service)
+            qtbot.addWidget(window)
+            azure = window.provider_tabs["azure_face"]
+            verify = next(p for p in azure.panels if isinstance(p, AzureVerifyPanel))
+            await azure.images.id_photo.load_file(str(SAMPLES / "ada-id-photo.jpg"))
+            await azure.images.selfie.load_file(str(SAMPLES / "ada-selfie.jpg"))
+            await window.tasks.wait_idle()
+            verify.detect_button.click()
+            await asyncio.sleep(0)
+            await window.tasks.wait_idle()
+            verify.verify_button.click()
+            await asyncio.sleep(0)
+            await window.tasks.wait_idle()
+            assert "person" in verify.result.verdict.text().lower(), window.presenter.shown
+            # Another selfie, loaded in the Compare tab.
+            await window.compare_panel.selfie.load_file(str(SAMPLES / "ada-id-photo.jpg"))
+            await window.tasks.wait_idle()
+            assert "Out of date" in verify.result.verdict.text()
+            assert "person" not in verify.result.verdict.text().lower()
+            assert not verify.result.score.isVisibleTo(verify)
+            assert not verify.verify_button.isEnabled()
+            # Cleared in the GLAIR tab: still no verdict, Verify still waits for Detect.
+            window.provider_tabs["glair"].images.selfie.clear()
+            assert "person" not in verify.result.verdict.text().lower()
+            assert not verify.verify_button.isEnabled()
+            await window.tasks.wait_idle()
+            window.close()
+
+    qloop.run_until_complete(scenario())

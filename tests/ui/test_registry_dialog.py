@@ -93,3 +93,59 @@ def test_large_registry_pages_filters_in_sql_and_reaches_the_last_row(
             assert dialog.count_label.text() == "10 sessions"
 
     qloop.run_until_complete(scenario())
+
+
+def test_double_click_opens_the_session_in_its_tab_and_ctrl_f_focuses_the_filter(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, app_paths: AppPaths
+) -> None:
+    from app.models.glair import GlairLivenessSessions, SessionKind
+    from ui.main_window import MainWindow
+    from ui.panels.glair import GlairSessionsPanel
+
+    async def scenario() -> None:
+        async with open_service(app_paths, secrets=MemorySecretStore()) as service:
+            window = MainWindow(service)
+            qtbot.addWidget(window)
+            sessions = service.provider("glair", GlairLivenessSessions)
+            created = await sessions.create_session(
+                SessionKind.PASSIVE, success_url="https://example.org/done"
+            )
+            await service.record_session(
+                "glair", created.sid, kind=SessionKind.PASSIVE.value, status="PENDING"
+            )
+            window.open_registry()
+            dialog = window.findChild(RegistryDialog)
+            assert dialog is not None
+            await window.tasks.wait_idle()
+            qtbot.waitUntil(lambda: dialog.model.rowCount() == 1)
+            await window.tasks.wait_idle()
+            row = dialog.model.index(0, 0)
+            status = dialog.model.index(0, 4).data()
+            assert status == "Pending", status  # one word; GLAIR's own value is the same
+            dialog.table.doubleClicked.emit(row)
+            glair = window.provider_tabs["glair"]
+            assert window.tabs.currentWidget() is glair
+            panel = glair.panels[glair.panel_tabs.currentIndex()]
+            assert isinstance(panel, GlairSessionsPanel)
+            # Opening a pending session starts its watch, which never goes idle: wait for the
+            # open itself, then stop the watch.
+            opening = [t.task for t in window.tasks.running() if t.name == "glair:open_session"]
+            assert opening
+            await asyncio.wait(opening)
+            window.tasks.cancel_prefix("glair:watch:")
+            await window.tasks.wait_idle()
+            assert panel.session is not None
+            assert panel.session.sid == created.sid
+            # Double-clicking the label edits it instead of opening.
+            window.tabs.setCurrentIndex(0)
+            dialog.table.doubleClicked.emit(dialog.model.index(0, LABEL_COLUMN))
+            assert window.tabs.currentIndex() == 0
+            dialog.show()
+            dialog.filter_shortcut.activated.emit()
+            assert dialog.search.hasFocus() or dialog.focusWidget() is dialog.search
+            dialog.close()
+            window.tasks.cancel_prefix("glair:watch:")
+            await window.tasks.wait_idle()
+            window.close()
+
+    qloop.run_until_complete(scenario())

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.domain import SessionRecord
 from app.services import VerificationService
+from app.workflows.sessions import shown_time, status_text
 from ui.dialogs.confirm import confirm_destructive
 from ui.dialogs.paged_model import PagedTableModel
 from ui.tasks import TaskRunner
@@ -41,8 +43,8 @@ COLUMNS = (
     "Session id",
     "Kind",
     "Status",
-    "Created (UTC)",
-    "Last seen (UTC)",
+    "Created (local)",
+    "Last seen (local)",
     "Label",
 )
 LABEL_COLUMN = COLUMNS.index("Label")
@@ -66,6 +68,9 @@ def configure_table(table: QTableView, widths: tuple[int, ...]) -> None:
 
 
 class RegistryDialog(QDialog):
+    # A row was double-clicked outside its label: the window opens it in its vendor's tab.
+    session_opened = Signal(object)
+
     def __init__(
         self, service: VerificationService, tasks: TaskRunner, parent: QWidget | None = None
     ) -> None:
@@ -78,7 +83,8 @@ class RegistryDialog(QDialog):
         layout = QVBoxLayout(self)
         intro = QLabel(
             "Every session FaceDesk created or looked up, for every vendor and connection. "
-            "Double-click a label to give the session your own name (e.g. a case number)."
+            "Double-click a session to open it in its tab; double-click a label to give the "
+            "session your own name (e.g. a case number). Ctrl+F filters."
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
@@ -90,6 +96,8 @@ class RegistryDialog(QDialog):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter by id, status or label")
         self.search.setClearButtonEnabled(True)
+        self.filter_shortcut = QShortcut(QKeySequence.StandardKey.Find, self)
+        self.filter_shortcut.activated.connect(self.focus_filter)
         self.count_label = QLabel()
         row.addWidget(self.provider_filter)
         row.addWidget(self.search, 1)
@@ -118,7 +126,19 @@ class RegistryDialog(QDialog):
         self.search.textChanged.connect(lambda _t: self.refresh())
         self.copy_button.clicked.connect(self._on_copy_clicked)
         self.forget_button.clicked.connect(self._on_forget_clicked)
+        self.table.doubleClicked.connect(self._on_row_double_clicked)
         self.refresh()
+
+    def focus_filter(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _on_row_double_clicked(self, index: QModelIndex) -> None:
+        if index.column() == LABEL_COLUMN:
+            return  # the label cell edits instead
+        record = self.record_at(index.row())
+        if record is not None:
+            self.session_opened.emit(record)
 
     def refresh(self) -> None:
         """Query the registry with the current filters (in SQL, in a thread)."""
@@ -143,9 +163,9 @@ class RegistryDialog(QDialog):
             record.profile,
             record.session_id,
             record.kind,
-            record.status,
-            record.created_at.strftime("%Y-%m-%d %H:%M"),
-            record.last_seen_at.strftime("%Y-%m-%d %H:%M"),
+            status_text(record.status),
+            shown_time(record.created_at).text,
+            shown_time(record.last_seen_at).text,
             record.label,
         )
 

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from PySide6.QtWidgets import QAbstractButton, QWidget
 
-from app.domain import EncodedImage
+from app.domain import EncodedImage, SessionRecord
 from app.errors import ImageError
 from app.services import VerificationService
 from app.workflows.pair import ImagePairModel, InputStamp, PairSlot
+from app.workflows.sandbox_controls import SandboxControls
+from app.workflows.sessions import AuditRule, SessionTracker, run_audited
 from ui.errors import ErrorPresenter
 from ui.tasks import TaskRunner
 from ui.widgets.image_pair import ImagePair
 from ui.widgets.image_slot import ImageSlot
 from ui.widgets.result_card import ResultCard
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -33,6 +39,20 @@ class PanelContext:
     def pair(self) -> ImagePairModel:
         """The window's one image pair (shared by every tab)."""
         return self.images.model
+
+    @property
+    def sessions(self) -> SessionTracker:
+        """This provider's rows in the session registry."""
+        return SessionTracker(self.service, self.provider_id)
+
+    @property
+    def sandbox(self) -> SandboxControls:
+        """The sandbox's demo controls; they refuse off the Sandbox connection."""
+        return SandboxControls(self.service, on_sandbox=self.service.is_sandbox(self.provider_id))
+
+    async def audited(self, rule: AuditRule, call: Callable[[], Awaitable[T]], *targets: str) -> T:
+        """Run a consequential call with its attempt and outcome in the audit trail."""
+        return await run_audited(self.service, self.provider_id, rule, call, *targets)
 
     def task_name(self, operation: str) -> str:
         return f"{self.provider_id}:{operation}"
@@ -78,6 +98,10 @@ class Panel(QWidget):
 
     def on_connection_changed(self) -> None:
         """The tab switched connection (Sandbox ↔ profile): drop results of the old one."""
+
+    def open_tracked(self, record: SessionRecord) -> bool:
+        """Open a registry session here if this panel shows its kind; False if not."""
+        return False
 
     def trigger(self, names: tuple[str, ...]) -> bool:
         """Click the first of these buttons the operator could click now; False if none."""

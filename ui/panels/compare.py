@@ -41,6 +41,7 @@ from app.workflows.compare import (
     RowVerdict,
 )
 from app.workflows.connections import Connection
+from app.workflows.pair import ImagePairModel
 from ui.errors import ErrorPresenter
 from ui.tasks import TaskRunner
 from ui.widgets.copy_field import CopyField
@@ -156,9 +157,13 @@ class ComparePanel(QWidget):
         tasks: TaskRunner,
         presenter: ErrorPresenter,
         parent: QWidget | None = None,
+        *,
+        pair: ImagePairModel | None = None,
     ) -> None:
         super().__init__(parent)
         self.service = service
+        # The window's one pair: a photo loaded here shows in every vendor tab and back.
+        self.pair_model = pair if pair is not None else ImagePairModel()
         self.tasks = tasks
         self.presenter = presenter
         installed = {info.id for info in service.providers}
@@ -174,8 +179,13 @@ class ComparePanel(QWidget):
         layout.addWidget(intro)
 
         images = QHBoxLayout()
-        self.id_photo = ImageSlot("ID photo", "azure_face:compare-id", service, tasks)
-        self.selfie = ImageSlot("Selfie", "azure_face:compare-selfie", service, tasks)
+        # Slot ids end in the slot kind; "compare" keeps their load/prepare tasks their own.
+        self.id_photo = ImageSlot(
+            "ID photo", "azure_face:compare:id", service, tasks, pair=self.pair_model
+        )
+        self.selfie = ImageSlot(
+            "Selfie", "azure_face:compare:selfie", service, tasks, pair=self.pair_model
+        )
         self.id_faces = FacesView("ID photo")
         self.selfie_faces = FacesView("Selfie")
         for slot, faces in ((self.id_photo, self.id_faces), (self.selfie, self.selfie_faces)):

@@ -3,12 +3,17 @@
 Everything goes through `VerificationService` typed by the Protocols in app.models.glair.
 GLAIR cannot list sessions, so the sessions panel lists the session registry; every session
 created or opened is written there, and pending ones are watched until they finish or expire.
+
+Why one module past ~600 lines: it is widget building and display only (the session, audit,
+paging and sandbox rules are in app/workflows/sessions.py and sandbox_controls.py); splitting
+it into ui/panels/glair/<feature>.py waits for the vendor packages
+(app/vendors/glair/) to land, so the panel package mirrors them in one move.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from PySide6.QtCore import QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QShowEvent
@@ -39,6 +44,8 @@ from app.models.glair import (
     SessionKind,
     SessionStatus,
 )
+from app.workflows.sandbox_controls import GlairEndUserOutcome
+from app.workflows.sessions import Audited, WatchSet, seconds_left, shown_time, status_text
 from ui.dialogs.confirm import confirm_destructive
 from ui.panels.base import Panel, PanelContext
 from ui.widgets.copy_field import CopyField
@@ -218,13 +225,14 @@ class GlairImageLivenessPanel(Panel):
         self.result.clear()
 
 
+_KINDS = tuple(kind.value for kind in SessionKind)
 _LIST_COLUMNS = ("Session id", "Type", "Status", "Created (local)")
 
 
 def _countdown(expires_at: datetime | None) -> str:
     if expires_at is None:
         return "Expiry not given by GLAIR."
-    left = int((expires_at - datetime.now(UTC)).total_seconds())
+    left = seconds_left(expires_at) or 0
     if left <= 0:
         return "Expired (GLAIR sessions last 24 hours)."
     hours, rest = divmod(left, 3600)
@@ -257,7 +265,7 @@ class GlairSessionsPanel(Panel):
         self._timer.timeout.connect(self._on_timer_timeout)
         self._listed_once = False
         # sid -> number of live watch coroutines (a restarted watch overlaps its cancelled one)
-        self._watching: dict[str, int] = {}
+        self._watching = WatchSet()
         self._show_session(None)
 
     def showEvent(self, event: QShowEvent) -> None:  # Qt's name
@@ -506,15 +514,21 @@ class GlairSessionsPanel(Panel):
         self.ctx.tasks.start(self.ctx.task_name("sessions_list"), self._load_list())
 
     async def _load_list(self) -> None:
-        records = await self.ctx.service.sessions(self.ctx.provider_id)
-        kinds = {k.value for k in SessionKind}
-        self.records = [r for r in records if r.kind in kinds]
+        self.records = await self.ctx.sessions.tracked(_KINDS)
         self.table.setRowCount(len(self.records))
         for row, record in enumerate(self.records):
-            created = record.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
-            values = (record.session_id, SessionKind(record.kind).label, record.status, created)
+            created = shown_time(record.created_at)
+            values = (
+                record.session_id,
+                SessionKind(record.kind).label,
+                status_text(record.status),
+                created.text,
+            )
             for column, value in enumerate(values):
-                self.table.setItem(row, column, QTableWidgetItem(value))
+                item = QTableWidgetItem(value)
+                if column == len(values) - 1:
+                    item.setToolTip(created.tooltip)
+                self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
 
     def _selected(self) -> SessionRecord | None:
@@ -525,8 +539,7 @@ class GlairSessionsPanel(Panel):
         extra = {"url": session.url, "success_url": session.success_url}
         if session.expires_at is not None:
             extra["expires_at"] = session.expires_at.isoformat()
-        await self.ctx.service.record_session(
-            self.ctx.provider_id,
+        await self.ctx.sessions.record(
             session.sid,
             kind=session.kind.value,
             status=session.status.value,
@@ -550,11 +563,17 @@ class GlairSessionsPanel(Panel):
         self.create_button.setEnabled(False)
         try:
             provider = _sessions(self.ctx)
-            session = await provider.create_session(
-                kind,
-                success_url=self.success_url.text().strip(),
-                cancel_url=self.cancel_url.text().strip() or None,
-                number_of_gestures=self.gestures.value() if kind is SessionKind.ACTIVE else None,
+            success_url = self.success_url.text().strip()
+            cancel_url = self.cancel_url.text().strip() or None
+            gestures = self.gestures.value() if kind is SessionKind.ACTIVE else None
+            session = await self.ctx.audited(
+                Audited.GLAIR_CREATE_SESSION,
+                lambda: provider.create_session(
+                    kind,
+                    success_url=success_url,
+                    cancel_url=cancel_url,
+                    number_of_gestures=gestures,
+                ),
             )
             await self._record(session)
         finally:
@@ -585,6 +604,12 @@ class GlairSessionsPanel(Panel):
         if self.session is not None:
             self.open_session(self.session.kind, self.session.sid)
 
+    def open_tracked(self, record: SessionRecord) -> bool:
+        if record.kind not in _KINDS:
+            return False
+        self.open_session(SessionKind(record.kind), record.session_id)
+        return True
+
     def open_session(self, kind: SessionKind, sid: str) -> None:
         self.ctx.tasks.start(self.ctx.task_name("open_session"), self._open(kind, sid))
 
@@ -603,12 +628,8 @@ class GlairSessionsPanel(Panel):
 
     async def _mark_expired(self, kind: SessionKind, sid: str) -> None:
         """§4b: GLAIR forgets expired sessions; a listed or shown one of this kind is marked."""
-        listed = any(r.session_id == sid and r.kind == kind.value for r in self.records)
         shown = self.session is not None and (self.session.sid, self.session.kind) == (sid, kind)
-        if listed:
-            await self.ctx.service.record_session(
-                self.ctx.provider_id, sid, kind=kind.value, status=SessionStatus.EXPIRED.value
-            )
+        if await self.ctx.sessions.mark_expired(sid, kind.value) is not None:
             await self._load_list()
         if shown and self.session is not None:
             self._show_session(replace(self.session, status=SessionStatus.EXPIRED))
@@ -624,25 +645,17 @@ class GlairSessionsPanel(Panel):
         self.refresh_button.setEnabled(False)
         try:
             provider = _sessions(self.ctx)
-            for record in await self.ctx.service.sessions(self.ctx.provider_id):
-                if record.kind not in {k.value for k in SessionKind}:
-                    continue
-                if record.status != SessionStatus.PENDING.value:
-                    continue
-                try:
-                    session = await provider.get_session(
-                        SessionKind(record.kind), record.session_id
-                    )
-                except NotFound:
-                    # §4b: an expired session is no longer retrievable; keep it, marked.
-                    await self.ctx.service.record_session(
-                        self.ctx.provider_id,
-                        record.session_id,
-                        kind=record.kind,
-                        status=SessionStatus.EXPIRED.value,
-                    )
-                    continue
-                await self._record(session)
+            # §4b: an expired session is no longer retrievable; it is kept, marked.
+            outcome = await self.ctx.sessions.refresh(
+                _KINDS,
+                is_open=lambda record: record.status == SessionStatus.PENDING.value,
+                fetch=lambda record: provider.get_session(
+                    SessionKind(record.kind), record.session_id
+                ),
+                record=self._record,
+                gone=(NotFound,),
+            )
+            for session in outcome.updated:
                 if self.session is not None and self.session.sid == session.sid:
                     self._show_session(session)
         finally:
@@ -669,32 +682,32 @@ class GlairSessionsPanel(Panel):
             self._watch(session.kind, sid),
             label=f"Watching GLAIR session {sid[:8]}…",
         )
-        self._watching[sid] = self._watching.get(sid, 0) + 1
+        self._watching.started(sid)
         # A done-callback also fires for a watch cancelled before it ever ran.
         task.add_done_callback(lambda _task: self._watch_ended(sid))
         self._update_watch_state()
 
     def _watch_ended(self, sid: str) -> None:
-        left = self._watching.get(sid, 1) - 1
-        if left > 0:
-            self._watching[sid] = left
-        else:
-            self._watching.pop(sid, None)
+        self._watching.ended(sid)
         self._update_watch_state()
 
     async def _watch(self, kind: SessionKind, sid: str) -> None:
         provider = _sessions(self.ctx)
-        final: GlairSession | None = None
-        async for update in provider.watch_session(
-            kind,
-            sid,
-            initial_interval=self.watch_interval,
-            max_interval=self.watch_max_interval,
-        ):
-            await self._record(update)
+
+        def show(update: GlairSession) -> None:
             if self.session is not None and self.session.sid == sid:
                 self._show_session(update)
-            final = update
+
+        final = await self.ctx.sessions.watch(
+            provider.watch_session(
+                kind,
+                sid,
+                initial_interval=self.watch_interval,
+                max_interval=self.watch_max_interval,
+            ),
+            record=self._record,
+            on_update=show,
+        )
 
         await self._load_list()
         if final is not None and final.is_final:
@@ -710,13 +723,13 @@ class GlairSessionsPanel(Panel):
 
     @Slot()
     def _on_simulate_live_clicked(self) -> None:
-        self._simulate("live")
+        self._simulate(GlairEndUserOutcome.LIVE)
 
     @Slot()
     def _on_simulate_spoof_clicked(self) -> None:
-        self._simulate("spoof")
+        self._simulate(GlairEndUserOutcome.SPOOF)
 
-    def _simulate(self, outcome: str) -> None:
+    def _simulate(self, outcome: GlairEndUserOutcome) -> None:
         session = self.session
         if session is None:
             return
@@ -724,11 +737,9 @@ class GlairSessionsPanel(Panel):
             self.ctx.task_name("simulate"), self._simulate_end_user(session, outcome)
         )
 
-    async def _simulate_end_user(self, session: GlairSession, outcome: str) -> None:
+    async def _simulate_end_user(self, session: GlairSession, outcome: GlairEndUserOutcome) -> None:
         """Sandbox only: finish the session as the end user would on the hosted page."""
-        await self.ctx.service.sandbox_admin(
-            "POST", f"/glair/sessions/{session.sid}/complete", {"outcome": outcome}
-        )
+        await self.ctx.sandbox.glair_complete(session.sid, outcome)
         if not self.ctx.tasks.is_running(self._watch_name(session.sid)):
             self.start_watch(session)
 
@@ -757,12 +768,7 @@ class GlairSessionsPanel(Panel):
         if not confirmed:
             return
         self.ctx.tasks.cancel(self._watch_name(record.session_id))
-        await self.ctx.service.audited(
-            self.ctx.provider_id,
-            "forget_session",
-            [record.session_id],
-            lambda: self.ctx.service.forget_session(self.ctx.provider_id, record.session_id),
-        )
+        await self.ctx.sessions.forget(record.session_id, audit=Audited.GLAIR_FORGET_SESSION)
         if self.session is not None and self.session.sid == record.session_id:
             self._show_session(None)
         await self._load_list()

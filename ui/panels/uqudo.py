@@ -1,14 +1,17 @@
-"""uqudo tab: face match with match levels, face sessions, the 1:N face index, session results."""
+"""uqudo tab: face match with match levels, face sessions, the 1:N face index, session results.
+
+Why one module past ~600 lines: it is widget building and display only (the session, audit,
+paging and sandbox rules are in app/workflows/sessions.py and sandbox_controls.py); splitting
+it into ui/panels/uqudo/<feature>.py waits for the vendor packages
+(app/vendors/uqudo/) to land, so the panel package mirrors them in one move.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +38,7 @@ from app.capabilities import (
     SupportsOneToNEnroll,
     SupportsOneToNSearch,
 )
-from app.domain import CheckResult, EncodedImage, Verdict
+from app.domain import CheckResult, SessionRecord, Verdict
 from app.errors import OperationRefused
 from app.models.uqudo import (
     DEFAULT_MATCH_LEVEL,
@@ -51,22 +54,21 @@ from app.models.uqudo import (
     UqudoFaceSessions,
     UqudoSessionResults,
 )
+from app.workflows.sessions import Audited, seconds_left
+from app.workflows.uqudo_sessions import (
+    FACE_SESSION_KIND,
+    FOUND,
+    INSERTED,
+    SELFIE_DELETED,
+    face_session_label,
+    image_fingerprint,
+    record_one_to_n,
+)
 from ui.dialogs.confirm import confirm_destructive
 from ui.panels.base import Panel, PanelContext
 from ui.widgets.copy_field import CopyField
 from ui.widgets.image_slot import ImageSlot
 from ui.widgets.result_card import ResultCard
-
-FACE_SESSION_KIND = "face_session"
-# app/sandbox/uqudo.py: false makes the 1:N routes answer 403, as for a tenant without it.
-ONE_TO_N_PERMISSION_SETTING = "uqudo.one_to_n_permission"
-ONE_TO_N_KIND = "one_to_n"
-SELFIE_DELETED = "selfie deleted (features kept)"
-
-
-def _image_fingerprint(photo: EncodedImage) -> str:
-    """Identifies the uploaded image in the audit trail without its file name (often a name)."""
-    return "image sha256:" + hashlib.sha256(photo.data).hexdigest()[:16]
 
 
 class _UqudoPanel(Panel):
@@ -317,15 +319,14 @@ class FaceSessionPanel(_UqudoPanel):
             inputs = self.ctx.stamp(self.ctx.images.id_photo)
             photo = await self.ctx.prepared(self.ctx.images.id_photo)
             provider = self._face_sessions()
-            session = await provider.create_face_session(photo)
-            # Named by fingerprint: file names are often the person's name.
-            shown = " ".join(image.short for _slot, image in inputs.inputs)
-            await self.ctx.service.record_session(
-                self.ctx.provider_id,
+            session = await self.ctx.audited(
+                Audited.UQUDO_CREATE_SESSION, lambda: provider.create_face_session(photo)
+            )
+            await self.ctx.sessions.record(
                 session.session_id,
                 kind=FACE_SESSION_KIND,
                 status="created",
-                label=f"ID photo {shown}".strip(),
+                label=face_session_label(inputs),
                 extra={"expires_at": session.expires_at.isoformat(timespec="seconds")},
             )
         self._session = session
@@ -337,8 +338,7 @@ class FaceSessionPanel(_UqudoPanel):
     def remaining_seconds(self) -> int:
         if self._session is None:
             return 0
-        left = (self._session.expires_at - datetime.now(UTC)).total_seconds()
-        return max(0, int(left))
+        return seconds_left(self._session.expires_at) or 0
 
     @Slot()
     def _on_timer_timeout(self) -> None:
@@ -360,20 +360,19 @@ class FaceSessionPanel(_UqudoPanel):
     async def _simulate(self) -> None:
         if self._session is None:
             raise OperationRefused("Create a face session first.")
-        payload: dict[str, object] = {
-            "outcome": self.outcome_combo.currentData(),
-            "oneToN": self.include_one_to_n.isChecked(),
-        }
+        session_id = self._session.session_id
         with self._busy("face_session_simulate"):
+            selfie = None
             if self.ctx.images.selfie.loaded is not None:
                 selfie = await self.ctx.prepared(self.ctx.images.selfie)
-                payload["selfie"] = base64.b64encode(selfie.data).decode("ascii")
-            await self.ctx.service.sandbox_admin(
-                "POST", f"/uqudo/sessions/{self._session.session_id}/complete", payload
+            await self.ctx.sandbox.uqudo_complete(
+                session_id,
+                str(self.outcome_combo.currentData()),
+                one_to_n=self.include_one_to_n.isChecked(),
+                selfie=selfie,
             )
-            await self.ctx.service.record_session(
-                self.ctx.provider_id,
-                self._session.session_id,
+            await self.ctx.sessions.record(
+                session_id,
                 kind=FACE_SESSION_KIND,
                 status="completed (sandbox)",
             )
@@ -462,9 +461,7 @@ class OneToNPanel(_UqudoPanel):
     def _on_permission_check_toggled(self, without: bool) -> None:
         self._start(
             "one_to_n_permission",
-            self.ctx.service.sandbox_admin(
-                "PUT", "/settings", {ONE_TO_N_PERMISSION_SETTING: not without}
-            ),
+            self.ctx.sandbox.set_uqudo_one_to_n_permission(not without),
         )
 
     def _slot(self) -> ImageSlot:
@@ -472,15 +469,7 @@ class OneToNPanel(_UqudoPanel):
         return images.id_photo if self.source_combo.currentData() == "id_photo" else images.selfie
 
     async def _record(self, verification_id: str, status: str) -> None:
-        if status == "found":
-            # A search hit on a deleted entry must not hide that its selfie is gone (§6).
-            known = await self.ctx.service.sessions(self.ctx.provider_id, ONE_TO_N_KIND)
-            previous = next((r for r in known if r.session_id == verification_id), None)
-            if previous is not None and previous.status == SELFIE_DELETED:
-                status = SELFIE_DELETED
-        await self.ctx.service.record_session(
-            self.ctx.provider_id, verification_id, kind=ONE_TO_N_KIND, status=status
-        )
+        await record_one_to_n(self.ctx.sessions, verification_id, status)
 
     def _show(self, result_id: str | None, result: CheckResult) -> None:
         # The id moves from the plain details to a copyable row.
@@ -502,18 +491,17 @@ class OneToNPanel(_UqudoPanel):
             provider = self._searcher()
             if insert:
                 # Insert-if-not-found may change the tenant's index: keep it in the audit trail.
-                result = await self.ctx.service.audited(
-                    self.ctx.provider_id,
-                    "1:N search with insert",
-                    [_image_fingerprint(photo)],
+                result = await self.ctx.audited(
+                    Audited.UQUDO_SEARCH_INSERT,
                     lambda: provider.search_face(photo, insert_if_missing=True),
+                    image_fingerprint(photo),
                 )
             else:
                 result = await provider.search_face(photo, insert_if_missing=False)
             result_id = result.details.get(DETAIL_VERIFICATION_ID)
             if result_id:
                 known = result.verdict is Verdict.POSITIVE
-                await self._record(result_id, "found" if known else "inserted")
+                await self._record(result_id, FOUND if known else INSERTED)
         self._show(result_id, result)
 
     @Slot()
@@ -537,15 +525,12 @@ class OneToNPanel(_UqudoPanel):
         with self._busy("one_to_n"):
             photo = await self.ctx.prepared(slot)
             provider = self._enroller()
-            result = await self.ctx.service.audited(
-                self.ctx.provider_id,
-                "1:N insert",
-                [_image_fingerprint(photo)],
-                lambda: provider.enroll_face(photo),
+            result = await self.ctx.audited(
+                Audited.UQUDO_INSERT, lambda: provider.enroll_face(photo), image_fingerprint(photo)
             )
             result_id = result.details.get(DETAIL_VERIFICATION_ID)
             if result_id:
-                await self._record(result_id, "inserted")
+                await self._record(result_id, INSERTED)
         self._show(result_id, result)
 
     @Slot()
@@ -566,11 +551,8 @@ class OneToNPanel(_UqudoPanel):
             return
         with self._busy("one_to_n"):
             provider = self._deleter()
-            await self.ctx.service.audited(
-                self.ctx.provider_id,
-                "1:N delete",
-                [face_id],
-                lambda: provider.delete_face(face_id),
+            await self.ctx.audited(
+                Audited.UQUDO_DELETE, lambda: provider.delete_face(face_id), face_id
             )
             await self._record(face_id, SELFIE_DELETED)
         self.result_card.clear()
@@ -651,9 +633,16 @@ class SessionResultsPanel(_UqudoPanel):
     def set_session_id(self, session_id: str) -> None:
         self.session_combo.setEditText(session_id)
 
+    def open_tracked(self, record: SessionRecord) -> bool:
+        if record.kind != FACE_SESSION_KIND:
+            return False
+        self.set_session_id(record.session_id)
+        self._start("session_result", self._fetch)
+        return True
+
     async def refresh_sessions(self) -> None:
         """Offer the face sessions in the registry (uqudo cannot list them)."""
-        records = await self.ctx.service.sessions(self.ctx.provider_id, FACE_SESSION_KIND)
+        records = await self.ctx.sessions.tracked(FACE_SESSION_KIND)
         current = self.session_id
         self.session_combo.clear()
         for record in records:
@@ -681,8 +670,7 @@ class SessionResultsPanel(_UqudoPanel):
             result = await provider.fetch_session_result(
                 session_id, id_in_header=self.header_check.isChecked()
             )
-            await self.ctx.service.record_session(
-                self.ctx.provider_id,
+            await self.ctx.sessions.record(
                 session_id,
                 kind=FACE_SESSION_KIND,
                 status="result fetched",
@@ -756,15 +744,10 @@ class SessionResultsPanel(_UqudoPanel):
             return
         with self._busy("session_purge"):
             provider = self._results()
-            await self.ctx.service.audited(
-                self.ctx.provider_id,
-                "purge session data",
-                [session_id],
-                lambda: provider.purge_session(session_id),
+            await self.ctx.audited(
+                Audited.UQUDO_PURGE, lambda: provider.purge_session(session_id), session_id
             )
-            await self.ctx.service.record_session(
-                self.ctx.provider_id, session_id, kind=FACE_SESSION_KIND, status="purged"
-            )
+            await self.ctx.sessions.record(session_id, kind=FACE_SESSION_KIND, status="purged")
         self._clear_result()
         self.ctx.presenter.info(f"uqudo purged the data of session {session_id}.")
 

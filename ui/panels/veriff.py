@@ -3,6 +3,11 @@
 Everything goes through `VerificationService` and the `VeriffVerificationSessions` Protocol;
 every session created or opened is written to the session registry; deletes are confirmed with
 the session, its status, the consequences and the remaining quota, then audited.
+
+Why one module past ~600 lines: it is widget building and display only (the session, audit,
+paging and sandbox rules are in app/workflows/sessions.py and sandbox_controls.py); splitting
+it into ui/panels/veriff/<feature>.py waits for the vendor packages
+(app/vendors/veriff/) to land, so the panel package mirrors them in one move.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.capabilities import Capability
-from app.domain import CheckResult, EncodedImage
+from app.domain import CheckResult, EncodedImage, SessionRecord
 from app.errors import OperationRefused
 from app.models.veriff import (
     DOCUMENT_TYPES,
@@ -50,6 +55,8 @@ from app.models.veriff import (
     decision_words,
     reason_words,
 )
+from app.workflows.sandbox_controls import VeriffDecision
+from app.workflows.sessions import DELETED, Audited, shown_time, status_text
 from ui.dialogs.confirm import confirm_destructive
 from ui.panels.base import Panel, PanelContext
 from ui.widgets.copy_field import CopyField
@@ -373,18 +380,17 @@ class VeriffSessionsPanel(Panel):
         self.ctx.tasks.start(self.ctx.task_name("sessions_list"), self._refresh_sessions())
 
     async def _refresh_sessions(self) -> None:
-        records = await self.ctx.service.sessions(self.ctx.provider_id, SESSION_KIND)
+        records = await self.ctx.sessions.tracked(SESSION_KIND)
         self.sessions_list.clear()
         for record in records:
             label = record.label or record.extra.get("vendorData", "")
-            text = f"{record.session_id[:8]}…  {record.status}"
+            seen = shown_time(record.last_seen_at)
+            text = f"{record.session_id[:8]}…  {status_text(record.status)}  {seen.text}"
             if label:
                 text += f"  · {label}"
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, record.session_id)
-            item.setToolTip(
-                f"{record.session_id}\nlast seen {record.last_seen_at:%Y-%m-%d %H:%M} UTC"
-            )
+            item.setToolTip(f"{record.session_id}\nlast seen {seen.tooltip}")
             self.sessions_list.addItem(item)
 
     @Slot(QListWidgetItem)
@@ -396,6 +402,12 @@ class VeriffSessionsPanel(Panel):
         session_id = self.paste_id.text().strip()
         if session_id:
             self.open_session(session_id)
+
+    def open_tracked(self, record: SessionRecord) -> bool:
+        if record.kind != SESSION_KIND:
+            return False
+        self.open_session(record.session_id)
+        return True
 
     def open_session(self, session_id: str) -> None:
         self.ctx.tasks.start(
@@ -426,11 +438,9 @@ class VeriffSessionsPanel(Panel):
         self._set_busy(True, "Creating a Veriff session…")
         try:
             provider = self.provider
-            session = await self.ctx.service.audited(
-                self.ctx.provider_id,
-                "create session",
-                [request.vendor_data or "(no vendorData)"],
-                lambda: provider.create_session(request),
+            # A create is audited by the id Veriff gives, never by vendorData (personal data).
+            session = await self.ctx.audited(
+                Audited.VERIFF_CREATE_SESSION, lambda: provider.create_session(request)
             )
             await self._remember(session)
             self.hosted_url = session.url
@@ -446,8 +456,7 @@ class VeriffSessionsPanel(Panel):
             extra["vendorData"] = session.vendor_data
         if session.end_user_id:
             extra["endUserId"] = session.end_user_id
-        await self.ctx.service.record_session(
-            self.ctx.provider_id,
+        await self.ctx.sessions.record(
             session.id,
             kind=SESSION_KIND,
             status=session.status,
@@ -475,25 +484,20 @@ class VeriffSessionsPanel(Panel):
 
     async def _record_view(self, view: VeriffSessionView) -> dict[str, str]:
         """Record the session (keeping vendorData / URL already known); return what is known."""
-        known = {
-            r.session_id: r
-            for r in await self.ctx.service.sessions(self.ctx.provider_id, SESSION_KIND)
-        }
-        previous = known.get(view.session_id)
-        extra = dict(previous.extra) if previous else {}
+        extra: dict[str, str] = {}
         if view.decision.vendor_data:
             extra["vendorData"] = view.decision.vendor_data
         if view.decision.end_user_id:
             extra["endUserId"] = view.decision.end_user_id
-        await self.ctx.service.record_session(
-            self.ctx.provider_id,
+        recorded = await self.ctx.sessions.record(
             view.session_id,
             kind=SESSION_KIND,
             status=view.status,
-            label=previous.label if previous and previous.label else extra.get("vendorData", ""),
             extra=extra,
+            keep_known=True,
+            label_from="vendorData",
         )
-        return extra
+        return dict(recorded.extra)
 
     def _show_session(self, view: VeriffSessionView | None) -> None:
         self.view = view
@@ -701,11 +705,10 @@ class VeriffSessionsPanel(Panel):
             for context, image, next_step in uploads:
                 await provider.upload_media(session_id, image, context)
                 self.progress.setText(next_step)
-            await self.ctx.service.audited(
-                self.ctx.provider_id,
-                "submit session",
-                [session_id],
+            await self.ctx.audited(
+                Audited.VERIFF_SUBMIT_SESSION,
                 lambda: provider.submit_session(session_id),
+                session_id,
             )
             self.progress.setText(
                 "Submitted. Waiting for Veriff's decision (Stop waiting to stop)…"
@@ -732,15 +735,9 @@ class VeriffSessionsPanel(Panel):
             )
 
     async def _simulate(self, session_id: str) -> None:
-        if not self.ctx.service.is_sandbox(self.ctx.provider_id):
-            raise OperationRefused("Simulating decisions is possible on the Sandbox only.")
-        outcome = str(self.simulate_outcome.currentData())
-        reason = self.simulate_reason.value()
-        payload: dict[str, object] = {"status": outcome}
-        if reason:
-            payload["reasonCode"] = reason
-        await self.ctx.service.sandbox_admin(
-            "POST", f"/veriff/sessions/{session_id}/status", payload
+        decision = VeriffDecision(self.simulate_outcome.currentData())
+        await self.ctx.sandbox.veriff_decide(
+            session_id, decision, self.simulate_reason.value() or None
         )
         await self._load(session_id)
 
@@ -786,15 +783,12 @@ class VeriffSessionsPanel(Panel):
             return
         self._set_busy(True, "Deleting the session at Veriff…")
         try:
-            result = await self.ctx.service.audited(
-                self.ctx.provider_id,
-                "delete session",
-                [session_id],
+            result = await self.ctx.audited(
+                Audited.VERIFF_DELETE_SESSION,
                 lambda: provider.delete_session(session_id),
+                session_id,
             )
-            await self.ctx.service.record_session(
-                self.ctx.provider_id, session_id, kind=SESSION_KIND, status="deleted"
-            )
+            await self.ctx.sessions.record(session_id, kind=SESSION_KIND, status=DELETED)
         finally:
             self._set_busy(False)
         self._show_session(None)

@@ -1,4 +1,4 @@
-"""Which copied values are bearer material, and what the privacy view shows instead of an id.
+"""Which copied values are bearer material, and how a copy is marked for clipboard managers.
 
 Bearer material is anything that lets whoever holds it act: Azure liveness `authToken`s, hosted
 session URLs (the link alone starts or finishes someone's verification), signed links (SAS,
@@ -82,25 +82,27 @@ def _is_signed_url(url: str) -> bool:
     )
 
 
-# --- the privacy view's masks ----------------------------------------------------------------
+def concealed_formats(platform: str) -> dict[str, bytes]:
+    """Extra clipboard formats that ask clipboard managers and histories to skip a copy.
 
-MASK = "••••"
-
-
-def mask_identifier(value: str, visible: int = 4) -> str:
-    """`3f2c…-1a2b` → `••••1a2b`: enough to tell two ids apart on a shared screen, not to use."""
-    text = value.strip()
-    if not text:
-        return text
-    if len(text) <= visible * 2:
-        return MASK
-    return MASK + text[-visible:]
-
-
-def mask_name(value: str) -> str:
-    """A person's name or a label → one mask a word (`Ada Lovelace` → `•••• ••••`).
-
-    No letter is kept: initials and a length are already enough to recognise someone known.
+    KDE Klipper and most Linux managers read `x-kde-passwordManagerHint`; macOS managers the
+    nspasteboard.org concealed type (both spellings in use); Windows' own clipboard history and
+    cloud sync read the three registered formats, which Qt reaches by the
+    `application/x-qt-windows-mime;value="NAME"` form. Untested on Windows and macOS here.
     """
-    words = [w for w in re.split(r"\s+", value.strip()) if w]
-    return " ".join(MASK for _ in words[:3])
+    if platform == "win32":
+        dword_zero = (0).to_bytes(4, "little")
+        return {
+            _windows_format("ExcludeClipboardContentFromMonitorProcessing"): b"1",
+            _windows_format("CanIncludeInClipboardHistory"): dword_zero,
+            _windows_format("CanUploadToCloudClipboard"): dword_zero,
+        }
+    formats = {"x-kde-passwordManagerHint": b"secret"}
+    if platform == "darwin":
+        formats["application/x-nspasteboard-concealed-type"] = b"secret"
+        formats["org.nspasteboard.ConcealedType"] = b"secret"
+    return formats
+
+
+def _windows_format(name: str) -> str:
+    return f'application/x-qt-windows-mime;value="{name}"'

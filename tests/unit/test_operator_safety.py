@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from app.capture import WDA_EXCLUDEFROMCAPTURE, WDA_MONITOR, WDA_NONE, set_capture_exclusion
-from app.clipboard import ClipRole, is_bearer, mask_identifier, mask_name
+from app.clipboard import ClipRole, concealed_formats, is_bearer
+from app.privacy import mask_identifier, mask_ids_in, mask_name
 from app.secrets import MemorySecretStore
 from app.settings import SafetySettings, Settings, SettingsStore, dumps, migrate, parse
 from app.unlock import (
@@ -286,6 +287,24 @@ def test_masks_keep_only_the_last_four_characters_and_no_letters_of_names() -> N
     assert mask_identifier("") == ""
     assert mask_name("Ada Lovelace") == "•••• ••••"
     assert "A" not in mask_name("Ada")
+
+
+def test_ids_inside_text_are_masked_and_the_rest_stays() -> None:
+    row = "3f2c9a1e-5b7d-4c1a-9e2f-0a1b2c3d1a2b · approved · 2026-12-05 · sess_8Hk2mQ9xZ1"
+    assert mask_ids_in(row) == "••••1a2b · approved · 2026-12-05 · ••••9xZ1"
+    assert mask_ids_in("Submitted for review") == "Submitted for review"
+
+
+def test_concealed_formats_per_platform() -> None:
+    assert concealed_formats("linux") == {"x-kde-passwordManagerHint": b"secret"}
+    mac = concealed_formats("darwin")
+    assert "org.nspasteboard.ConcealedType" in mac
+    assert "application/x-nspasteboard-concealed-type" in mac
+    windows = concealed_formats("win32")
+    names = {key.split('"')[1]: value for key, value in windows.items()}
+    assert names["CanIncludeInClipboardHistory"] == b"\0\0\0\0"
+    assert names["CanUploadToCloudClipboard"] == b"\0\0\0\0"
+    assert "ExcludeClipboardContentFromMonitorProcessing" in names
 
 
 # --- [safety] settings ---------------------------------------------------------------------

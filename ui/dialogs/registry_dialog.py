@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,8 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.clipboard import ClipRole
 from app.domain import SessionRecord
 from app.services import VerificationService
+from ui.clipboard import copy_text
 from ui.dialogs.confirm import confirm_destructive
 from ui.dialogs.paged_model import PagedTableModel
 from ui.tasks import TaskRunner
@@ -172,7 +173,7 @@ class RegistryDialog(QDialog):
     def _on_copy_clicked(self) -> None:
         record = self._selected()
         if record is not None:
-            QGuiApplication.clipboard().setText(record.session_id)
+            copy_text(record.session_id, ClipRole.ID)
 
     def _on_forget_clicked(self) -> None:
         record = self._selected()

@@ -26,6 +26,8 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+Return", "Run the shown panel's main action (Match, Verify, Create…)"),
     ("F5", "Refresh the shown panel's list"),
     ("Alt+1 … Alt+4", "Switch to the first … fourth vendor tab"),
+    ("Ctrl+L", "Lock FaceDesk now (it also locks after the idle time in Lock and privacy)"),
+    ("Ctrl+Shift+P", "Privacy view: blur photos, mask ids and names (for demos)"),
     ("Ctrl+Q", "Quit"),
 )
 

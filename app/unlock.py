@@ -26,9 +26,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from app.secrets import SecretStore
+if TYPE_CHECKING:  # app.secrets imports keyring, which the window loads only after first paint
+    from app.secrets import SecretStore
 
 log = logging.getLogger("facedesk.unlock")
 

@@ -47,6 +47,8 @@ from app.workflows.cases import CaseBook, case_target
 
 if TYPE_CHECKING:
     from app.secrets import SecretStore
+    from app.settings import SafetySettings
+    from app.unlock import PassphraseUnlocker
 
 log = logging.getLogger("facedesk.services")
 
@@ -299,6 +301,22 @@ class VerificationService:
 
         self._settings = replace(self._settings, theme=theme)
         await asyncio.to_thread(self._settings_store.save, self._settings)
+
+    # --- operator safety: the lock passphrase and the [safety] settings ------------------------
+
+    def lock_passphrase(self) -> PassphraseUnlocker:
+        """The FaceDesk lock passphrase's hash in this service's keyring (blocking calls)."""
+        from app.unlock import PassphraseUnlocker
+
+        return PassphraseUnlocker(self._secrets)
+
+    async def set_safety(self, safety: SafetySettings) -> None:
+        from dataclasses import replace
+
+        self._settings = replace(self._settings, safety=safety)
+        await asyncio.to_thread(self._settings_store.save, self._settings)
+
+    # --- end of operator safety ----------------------------------------------------------------
 
     # --- credentials ---------------------------------------------------------------------------
 

@@ -1,9 +1,15 @@
 """Connection profiles and preferences as TOML in the config folder (never any secret).
 
-Layout (schema_version 2):
+Layout (schema_version 3):
 
-    schema_version = 2
+    schema_version = 3
     theme = "system"                 # system | light | dark
+
+    [safety]                         # operator safety (app.workflows.lock, app.capture)
+    idle_lock_minutes = 5            # 0 = never lock when idle
+    unlock_with = "account"          # account (OS password where checkable) | passphrase
+    privacy_view = false             # blur photos, mask ids and names
+    exclude_from_capture = true      # Windows: leave the window out of screen captures
 
     [active]                         # provider id -> connection name ("Sandbox" or a profile)
     glair = "Sandbox"
@@ -35,7 +41,7 @@ from app.errors import ConfigurationError
 
 log = logging.getLogger("facedesk.settings")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SANDBOX = "Sandbox"
 THEMES = ("system", "light", "dark")
 
@@ -52,12 +58,68 @@ class ConnectionProfile:
         return f"{self.provider}.{self.name}"
 
 
+# --- operator safety (idle lock, privacy view, capture exclusion) ----------------------------
+UNLOCK_METHODS = ("account", "passphrase")
+MAX_IDLE_LOCK_MINUTES = 240  # four hours: past that an idle lock protects nothing
+
+
+@dataclass(frozen=True, slots=True)
+class SafetySettings:
+    idle_lock_minutes: int = 5
+    unlock_with: str = "account"
+    privacy_view: bool = False
+    exclude_from_capture: bool = True
+
+
+def _parse_safety(raw: object) -> SafetySettings:
+    """Out-of-range or mistyped values fall back to the defaults, like an unknown theme."""
+    doc = raw if isinstance(raw, dict) else {}
+    default = SafetySettings()
+    minutes = doc.get("idle_lock_minutes", default.idle_lock_minutes)
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, int)
+        or not 0 <= minutes <= MAX_IDLE_LOCK_MINUTES
+    ):
+        minutes = default.idle_lock_minutes
+    unlock_with = str(doc.get("unlock_with", default.unlock_with))
+
+    def flag(name: str, fallback: bool) -> bool:
+        value = doc.get(name, fallback)
+        return value if isinstance(value, bool) else fallback
+
+    return SafetySettings(
+        idle_lock_minutes=minutes,
+        unlock_with=unlock_with if unlock_with in UNLOCK_METHODS else default.unlock_with,
+        privacy_view=flag("privacy_view", default.privacy_view),
+        exclude_from_capture=flag("exclude_from_capture", default.exclude_from_capture),
+    )
+
+
+def _dump_safety(safety: SafetySettings) -> list[str]:
+    def toml_bool(value: bool) -> str:
+        return "true" if value else "false"
+
+    return [
+        "",
+        "[safety]",
+        f"idle_lock_minutes = {safety.idle_lock_minutes}",
+        f"unlock_with = {_toml_str(safety.unlock_with)}",
+        f"privacy_view = {toml_bool(safety.privacy_view)}",
+        f"exclude_from_capture = {toml_bool(safety.exclude_from_capture)}",
+    ]
+
+
+# --- end of operator safety -------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     theme: str = "system"
     active: Mapping[str, str] = field(default_factory=dict)
     profiles: tuple[ConnectionProfile, ...] = ()
     sandbox: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    safety: SafetySettings = SafetySettings()  # operator safety
 
     def active_connection(self, provider: str) -> str:
         name = self.active.get(provider, SANDBOX)
@@ -117,9 +179,16 @@ def _migrate_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def _migrate_2_to_3(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 adds [safety]; a version-2 file gets the defaults (lock after 5 minutes)."""
+    doc.setdefault("safety", {})
+    return doc
+
+
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     0: _migrate_0_to_1,
     1: _migrate_1_to_2,
+    2: _migrate_2_to_3,
 }
 
 
@@ -160,6 +229,7 @@ def parse(doc: dict[str, Any]) -> Settings:
         active=active,
         profiles=profiles,
         sandbox=sandbox,
+        safety=_parse_safety(doc.get("safety")),
     )
 
 
@@ -188,6 +258,7 @@ def dumps(settings: Settings) -> str:
         lines += ["", f"[sandbox.{_toml_key(provider)}]"]
         for key, value in sorted(options.items()):
             lines.append(f"{_toml_key(key)} = {_toml_str(value)}")
+    lines += _dump_safety(settings.safety)
     for profile in settings.profiles:
         lines += ["", "[[profiles]]", f"provider = {_toml_str(profile.provider)}"]
         lines.append(f"name = {_toml_str(profile.name)}")

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -32,6 +31,7 @@ from app.errors import (
     PermissionDenied,
     RateLimited,
 )
+from ui.clipboard import copy_text
 
 log = logging.getLogger("facedesk.ui.errors")
 
@@ -167,7 +167,7 @@ class ErrorPresenter(QObject):
             retry()
 
     def _on_copy_clicked(self) -> None:
-        QGuiApplication.clipboard().setText(self._details)
+        copy_text(self._details)
 
     def _on_credentials_clicked(self) -> None:
         self.credentials_requested.emit(self._provider)

@@ -2,7 +2,7 @@
 
 facedesk                         the window (Sandbox connection by default)
 facedesk prepare --for P FILE…   prepare images for a provider's upload rules (JSON lines)
-facedesk --screenshot PNG        render the window offscreen to a PNG and exit
+facedesk --screenshot PNG        render the window offscreen to a PNG and exit (--privacy: masked)
 facedesk --self-test             check this build headless (window, sandbox, keyring); exit 0/1
 """
 
@@ -60,6 +60,9 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
         default=(1360, 860),
         metavar="WxH",
         help="window size for --screenshot (default 1360x860)",
+    )
+    parser.add_argument(
+        "--privacy", action="store_true", help="privacy view on (blur photos, mask ids and names)"
     )
     parser.add_argument(
         "--self-test", action="store_true", help="check this build headless and exit (0 = ok)"
@@ -130,6 +133,10 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
             window.tabs.setCurrentWidget(window.provider_tabs[args.tab])
         elif args.tab == "compare":
             window.tabs.setCurrentWidget(window.compare_panel)
+        if args.privacy:  # for this run only; View › Privacy view saves the choice
+            from ui.privacy import privacy_view
+
+            privacy_view().set_enabled(True)
         window.show()
         window.tasks.start("startup:warm-up", _warm_up(service, window))
         if args.screenshot:

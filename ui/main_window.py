@@ -156,6 +156,12 @@ class MainWindow(QMainWindow):
         self.presenter.credentials_requested.connect(self._on_credentials_requested)
         self._build_menus()
         self.shortcuts = WindowShortcuts(self)
+        # --- operator safety: idle lock, privacy view, capture exclusion (ui/safety.py) ---
+        from ui.safety import OperatorSafety
+
+        self.safety = OperatorSafety(self)
+        self.safety.add_menu_entries(self.view_menu, self.tools_menu)
+        # --- end of operator safety ---
         for warning in service.startup_warnings:
             self.presenter.info(warning, severity="warning")
         RESULT_LISTENERS.append(self._on_result_shown)
@@ -188,7 +194,9 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, m=mode: self.set_theme(m))
             group.addAction(action)
             theme_menu.addAction(action)
+        self.view_menu = view_menu
         tools_menu = self.menuBar().addMenu("&Tools")
+        self.tools_menu = tools_menu
         audit_action = QAction("&Audit trail…", self)
         audit_action.triggered.connect(self.open_audit_trail)
         tools_menu.addAction(audit_action)
@@ -332,6 +340,9 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.compare_panel)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        from ui.clipboard import wipe_now
+
+        wipe_now()  # a concealed copy does not outlive the window
         if self._on_result_shown in RESULT_LISTENERS:
             RESULT_LISTENERS.remove(self._on_result_shown)
         state = QSettings()

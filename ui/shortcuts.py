@@ -27,6 +27,8 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("F5", "Refresh the shown panel's list"),
     ("Alt+1 … Alt+4", "Switch to the first … fourth vendor tab"),
     ("Alt+0", "Switch to the Compare view"),
+    ("Ctrl+L", "Lock FaceDesk now (it also locks after the idle time in Lock and privacy)"),
+    ("Ctrl+Shift+P", "Privacy view: blur photos, mask ids and names (for demos)"),
     ("Ctrl+Q", "Quit"),
 )
 

@@ -46,7 +46,7 @@ def test_settings_migrate_from_version_0() -> None:
 def test_settings_migrate_from_version_1_nests_fields() -> None:
     doc = {"schema_version": 1, "profiles": [{"provider": "uqudo", "name": "T", "api_url": "u"}]}
     migrated = migrate(doc)
-    assert migrated["schema_version"] == 2
+    assert migrated["schema_version"] == 3  # through 2, then [safety] (v3)
     assert migrated["profiles"][0] == {"provider": "uqudo", "name": "T", "fields": {"api_url": "u"}}
 
 

@@ -30,6 +30,7 @@ from app import APP_NAME, __version__
 from app.paths import AppPaths, default_paths
 from app.services import VerificationService
 from app.settings import SANDBOX
+from ui.clipboard import copy_text
 
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 TAGLINE = "Face match, 1:N search and verification sessions for identity-verification operators."
@@ -175,5 +176,5 @@ class AboutDialog(QDialog):
         return app_icon().pixmap(64, 64)
 
     def copy_to_clipboard(self) -> None:
-        QGuiApplication.clipboard().setText(self.text)
+        copy_text(self.text)
         self.status.setText("Copied.")

@@ -6,7 +6,6 @@ provider as fast as a few, and every one of them is reachable by scrolling.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.domain import AuditEntry
 from app.services import VerificationService
+from ui.clipboard import copy_text
 from ui.dialogs.paged_model import PagedTableModel
 from ui.dialogs.registry_dialog import configure_table
 from ui.tasks import TaskRunner
@@ -117,4 +117,4 @@ class AuditDialog(QDialog):
         """The loaded entries (the newest first), as tab-separated text."""
         entries = self.model.loaded_items()
         lines = ["\t".join(COLUMNS)] + ["\t".join(self._cells(e)) for e in entries]
-        QGuiApplication.clipboard().setText("\n".join(lines))
+        copy_text("\n".join(lines))

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Signal
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -30,9 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.clipboard import ClipRole
 from app.domain import SessionRecord
 from app.services import VerificationService
 from app.workflows.sessions import shown_time, status_text
+from ui.clipboard import copy_text
 from ui.dialogs.confirm import confirm_destructive
 from ui.dialogs.paged_model import PagedTableModel
 from ui.tasks import TaskRunner
@@ -192,7 +194,7 @@ class RegistryDialog(QDialog):
     def _on_copy_clicked(self) -> None:
         record = self._selected()
         if record is not None:
-            QGuiApplication.clipboard().setText(record.session_id)
+            copy_text(record.session_id, ClipRole.ID)
 
     def _on_forget_clicked(self) -> None:
         record = self._selected()

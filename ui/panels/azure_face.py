@@ -55,6 +55,7 @@ from app.workflows.sandbox_controls import AzureDeviceOutcome
 from app.workflows.sessions import Audited, read_pages, shown_time, status_text
 from ui.dialogs.confirm import confirm_destructive
 from ui.panels.base import Panel, PanelContext
+from ui.privacy import Private, mark_private
 from ui.widgets.copy_field import CopyField
 from ui.widgets.result_card import ResultCard
 
@@ -802,6 +803,8 @@ class AzurePersonGroupsPanel(Panel):
         right.addWidget(self.identify_button)
         self.candidates = QListWidget()
         self.candidates.setMaximumHeight(120)
+        for names in (self.groups, self.persons, self.candidates):
+            mark_private(names, Private.NAMES)  # masked in the privacy view
         right.addWidget(self.candidates)
         self.result = ResultCard()
         right.addWidget(self.result)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.capabilities import Capability, SupportsFaceMatch, SupportsImageLiveness
+from app.clipboard import ClipRole
 from app.domain import CheckResult, SessionRecord, Verdict
 from app.errors import NotFound
 from app.models.glair import (
@@ -353,7 +354,7 @@ class GlairSessionsPanel(Panel):
         form = QFormLayout()
         self.sid_field = CopyField()
         form.addRow("Session id:", self.sid_field)
-        self.url_field = CopyField()
+        self.url_field = CopyField(role=ClipRole.SESSION_URL)
         form.addRow("Hosted page:", self.url_field)
         layout.addLayout(form)
         url_row = QHBoxLayout()

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.capabilities import Capability
+from app.clipboard import ClipRole
 from app.domain import CheckResult, EncodedImage, SessionRecord
 from app.errors import OperationRefused
 from app.models.veriff import (
@@ -227,7 +228,7 @@ class VeriffSessionsPanel(Panel):
         self.id_field = CopyField()
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
-        self.url_field = CopyField()
+        self.url_field = CopyField(role=ClipRole.SESSION_URL)
         url_row = QHBoxLayout()
         url_row.addWidget(self.url_field, 1)
         self.open_url_button = QPushButton("Open")

@@ -38,6 +38,7 @@ from app.domain import EncodedImage, LoadedImage
 from app.errors import ImageError
 from app.services import VerificationService
 from app.workflows.pair import ImagePairModel, PairSlot
+from ui.privacy import Private, mark_private
 from ui.tasks import TaskRunner
 from ui.widgets.image_viewer import ImageViewer
 
@@ -76,6 +77,7 @@ class _Preview(QLabel):
         super().__init__(text)
         self._source = QPixmap()
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        mark_private(self, Private.PHOTO)  # blurred in the privacy view
 
     def set_source(self, pixmap: QPixmap) -> None:
         self._source = pixmap

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.domain import CheckResult, Verdict
 from app.workflows.pair import ImagePairModel, InputStamp
+from ui.clipboard import copy_text
 from ui.theme import VERDICT_COLOURS
 from ui.widgets.copy_field import CopyField
 
@@ -150,9 +151,8 @@ class ResultCard(QFrame):
         self.raw.hide()
         layout.addWidget(self.raw)
         self.raw_toggle.toggled.connect(self._on_raw_toggled)
-        self.copy_raw.clicked.connect(
-            lambda: QGuiApplication.clipboard().setText(self.raw.toPlainText())
-        )
+        # The raw reply may hold a token or a signed link: the rule in copy_text decides.
+        self.copy_raw.clicked.connect(lambda: copy_text(self.raw.toPlainText()))
         self.clear()
 
     def clear(self) -> None:

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("app.cli.compare", "face match one ID photo and selfie on every vendor"),
     "audit": ("app.cli.audit", "verify the tamper-evident audit trail, list its entries"),
     "case": ("app.cli.case", "cases: new, list, show, note, decide, export an evidence report"),
+    "inspect": ("app.cli.inspect", "image forensics: hidden metadata, edits, re-saves, ELA"),
 }
 
 

@@ -285,9 +285,8 @@ def _tables(estimate: jpeg.QualityEstimate, scan: metadata.MetadataScan) -> list
         )
         level = Level.NOTICE if camera else Level.INFO
         if camera:
-            value += (
-                f"; unusual for a file straight from a {camera} camera (some phones do use them)"
-            )
+            value += f"; unusual straight from the camera it names ({camera}), though some phones"
+            value += " use them"
     else:
         value = (
             f"custom tables (not libjpeg's; closest to quality {estimate.quality}, mean "

@@ -38,7 +38,7 @@ def _grey(image: Image.Image) -> Image.Image:
 
 def dhash(image: Image.Image) -> str:
     small = _grey(image).resize((9, 8), Image.Resampling.LANCZOS)
-    values = list(small.getdata())
+    values = list(small.tobytes())
     bits = 0
     for row in range(8):
         for col in range(8):
@@ -51,7 +51,7 @@ _COS32 = tuple(tuple(math.cos((2 * x + 1) * u * math.pi / 64) for x in range(32)
 
 def phash(image: Image.Image) -> str:
     small = _grey(image).resize((32, 32), Image.Resampling.LANCZOS)
-    values = list(small.getdata())
+    values = list(small.tobytes())
     rows = [values[y * 32 : y * 32 + 32] for y in range(32)]
     # Separable DCT-II, keeping only the 8 lowest frequencies each way.
     partial = [

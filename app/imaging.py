@@ -1180,3 +1180,55 @@ def _verify(data: bytes, fmt: ImageFormat, width: int, height: int, name: str) -
         raise _damaged(name) from exc
     if not ok:
         raise _damaged(name)
+
+
+# --- inspection (app.forensics) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedImage:
+    """A file that passed `load`'s checks, for reading its metadata and pixels as stored.
+
+    `header` is the parsed file (info, EXIF, quantisation tables; no pixels loaded); `pixels` is
+    its first frame fully decoded and not rotated. A colour JPEG decoded with `ycbcr=True` comes
+    as YCbCr straight from libjpeg, so its Y plane is exactly what the IDCT produced.
+    """
+
+    header: Image.Image
+    pixels: Image.Image
+    format: str  # Pillow's name: "JPEG", "MPO", "PNG" ...
+    display_format: str
+
+
+# Errors a Pillow call on a checked image can still raise (damaged data past the header).
+DECODE_ERRORS = _DECODE_ERRORS
+
+
+def open_checked(data: bytes, name: str, *, ycbcr: bool = False) -> CheckedImage:
+    """Open and fully decode `data` under the byte cap, pixel cap and truncation checks of `load`.
+
+    Raises:
+        ImageError: the file is empty, too large, not an image, a bomb, truncated or damaged.
+    """
+    source = _open(data, name)
+    if ycbcr and source.format in ("JPEG", "MPO") and source.image.mode == "RGB":
+        try:
+            with _quiet():
+                image = Image.open(io.BytesIO(data), formats=(source.format,))
+                image.draft("YCbCr", None)
+                image.load()
+        except _DECODE_ERRORS as exc:
+            if isinstance(exc, OSError) and "truncated" in str(exc).lower():
+                raise _truncated(name) from exc
+            raise _damaged(name) from exc
+        if source.jpeg is not None and not source.jpeg.complete:
+            raise _truncated(name)
+        pixels: Image.Image = image
+    else:
+        pixels = _decode(source, None)
+    return CheckedImage(
+        header=source.image,
+        pixels=pixels,
+        format=source.format,
+        display_format=_DISPLAY_FORMAT.get(source.format, source.format),
+    )

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("app.cli.audit", "verify the tamper-evident audit trail, list its entries"),
     "case": ("app.cli.case", "cases: new, list, show, note, decide, export an evidence report"),
     "batch": ("app.cli.batch", "1:N search, face match or session lookup over a folder, resumable"),
+    "inspect": ("app.cli.inspect", "image forensics: hidden metadata, edits, re-saves, ELA"),
 }
 
 

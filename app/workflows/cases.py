@@ -149,6 +149,20 @@ class ReviewerDecision:
 
 
 @dataclass(frozen=True, slots=True)
+class ForensicsRecord:
+    """An image's forensic findings as recorded on the timeline (`facedesk inspect --case`)."""
+
+    item_id: int
+    time_utc: datetime
+    operator: str
+    name: str
+    fingerprint: str
+    sha256: str
+    phash: str
+    findings: tuple[dict[str, Any], ...]  # key, title, value, level of each finding
+
+
+@dataclass(frozen=True, slots=True)
 class CasePhoto:
     fingerprint: str
     role: str
@@ -167,6 +181,7 @@ class CaseFile:
     decisions: tuple[ReviewerDecision, ...]
     audit: tuple[AuditChainRow, ...]
     photo_fingerprints: tuple[str, ...] = field(default_factory=tuple)
+    forensics: tuple[ForensicsRecord, ...] = ()
 
     @property
     def decision(self) -> ReviewerDecision | None:
@@ -340,6 +355,37 @@ class CaseBook:
             },
         )
 
+    def record_forensics(self, reference: str, report: dict[str, Any]) -> ForensicsRecord:
+        """Put an image's forensic findings on the case timeline, bound to its fingerprints.
+
+        `report` is `ForensicsReport.as_dict()`; only fingerprints and findings are kept (no
+        pixels, no metadata values beyond the findings' one-line summaries).
+        """
+        ref = validate_reference(reference)
+        if self.store.case_row(ref) is None:
+            raise CaseError(
+                f"There is no case {ref}: create it first with `facedesk case new {ref}`."
+            )
+        case = self._writable(ref)
+        payload = {
+            "name": str(report["file"]),
+            "fingerprint": str(report["fingerprint"]),
+            "sha256": str(report["sha256"]),
+            "phash": str(report["phash"]),
+            "findings": [
+                {key: finding[key] for key in ("key", "title", "value", "level")}
+                for finding in report["findings"]
+            ],
+        }
+        item = self.store.add_case_item(case.reference, "forensics", payload)
+        self._audit(
+            case.reference,
+            "case.forensics",
+            outcome="succeeded",
+            extra=[str(report["fingerprint"]), f"item:{item}"],
+        )
+        return next(r for r in self.case_file(case.reference).forensics if r.item_id == item)
+
     def add_note(self, reference: str, text: str, *, reply_to: int | None = None) -> Note:
         case = self._writable(reference)
         body = text.strip()
@@ -406,6 +452,7 @@ class CaseBook:
             decisions=decisions,
             audit=audit_rows,
             photo_fingerprints=tuple(r[0] for r in self.store.case_photo_rows(case.reference)),
+            forensics=tuple(_forensics(i) for i in items if i["kind"] == "forensics"),
         )
 
     # --- photos --------------------------------------------------------------------------------
@@ -637,6 +684,20 @@ def _with_result(run: VendorRun, payload: dict[str, object]) -> VendorRun:
         scale=_opt_str(payload.get("scale")),
         threshold=_opt_str(payload.get("threshold")),
         headline=_opt_str(payload.get("headline")),
+    )
+
+
+def _forensics(item: dict[str, object]) -> ForensicsRecord:
+    payload = _payload(item)
+    return ForensicsRecord(
+        item_id=int(str(item["id"])),
+        time_utc=_time(item["time_utc"]),
+        operator=str(item["operator"]),
+        name=str(payload.get("name", "")),
+        fingerprint=str(payload.get("fingerprint", "")),
+        sha256=str(payload.get("sha256", "")),
+        phash=str(payload.get("phash", "")),
+        findings=tuple(payload.get("findings", ())),
     )
 
 

@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -169,12 +170,17 @@ class ImageSlot(QFrame):
         self.recent_menu = QMenu(self.recent_button)
         self.recent_button.setMenu(self.recent_menu)
         self.view_button = QPushButton("View")
+        self.inspect_button = QPushButton("Inspect…")
+        self.inspect_button.setToolTip(
+            "What this photo hides (metadata, edits, re-saves), before the upload strips it"
+        )
         self.clear_button = QPushButton("Clear")
         for button in (
             self.open_button,
             self.paste_button,
             self.recent_button,
             self.view_button,
+            self.inspect_button,
             self.clear_button,
         ):
             buttons.addWidget(button)
@@ -182,6 +188,7 @@ class ImageSlot(QFrame):
         self.open_button.clicked.connect(self._on_open_clicked)
         self.paste_button.clicked.connect(self.paste)
         self.view_button.clicked.connect(self._on_view_clicked)
+        self.inspect_button.clicked.connect(self.inspect)
         self.clear_button.clicked.connect(self.clear)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         # Alone (tests, dialogs) the slot pastes itself; in the window, the window's Ctrl+V
@@ -385,6 +392,7 @@ class ImageSlot(QFrame):
     def _update_buttons(self) -> None:
         has_image = self._loaded is not None
         self.view_button.setEnabled(has_image)
+        self.inspect_button.setEnabled(has_image)
         self.clear_button.setEnabled(has_image)
         self.recent_button.setEnabled(bool(recent_files()))
 
@@ -431,6 +439,17 @@ class ImageSlot(QFrame):
             self._viewer.show_thumbnail(self._loaded.thumbnail_png, "Preview (still preparing)")
         self._viewer.show()
         self._viewer.raise_()
+
+    def inspect(self) -> QDialog | None:
+        """Open the forensics view of the loaded original (not of the prepared copy)."""
+        if self._loaded is None:
+            return None
+        from ui.dialogs.inspect_dialog import InspectDialog
+
+        dialog = InspectDialog(self._loaded, self._service, self._tasks, self.window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
 
 class _Busy:

@@ -100,6 +100,17 @@ def report_document(
             }
             for r in case_file.runs
         ],
+        "forensics": [
+            {
+                "time": f.time_utc.isoformat(),
+                "operator": f.operator,
+                "fingerprint": f.fingerprint,
+                "sha256": f.sha256,
+                "phash": f.phash,
+                "findings": [scrub_finding(finding) for finding in f.findings],
+            }
+            for f in case_file.forensics
+        ],
         "decision": _decision(decision) if decision else None,
         "earlier_decisions": [_decision(d) for d in case_file.decisions[:-1]],
         "notes": [_note(n) for n in case_file.notes],
@@ -139,6 +150,11 @@ def _note(note: Note) -> dict[str, Any]:
         "text": scrub(note.text),
         "replies": [_note(r) for r in note.replies],
     }
+
+
+def scrub_finding(finding: dict[str, Any]) -> dict[str, Any]:
+    """A recorded finding for the report: its words, with any URL (a map link) removed."""
+    return {key: scrub(str(value)) for key, value in finding.items() if key != "data"}
 
 
 def _audit_row(row: AuditChainRow) -> dict[str, Any]:
@@ -315,6 +331,34 @@ def render_pdf(document: dict[str, Any]) -> bytes:
         )
     else:
         story.append(p("No vendor run is attached to this case."))
+
+    if document["forensics"]:
+        story += section("Image forensics")
+        story.append(
+            p(
+                "Signs about each photo's history, recorded with its fingerprint. No finding alone "
+                "proves a forgery, and the absence of alerts does not prove an unedited photo.",
+                small,
+            )
+        )
+        for record in document["forensics"]:
+            rows = [[p(h, small) for h in ("Level", "Finding", "Value")]]
+            for finding in record["findings"]:
+                rows.append(
+                    [
+                        p(finding.get("level", ""), small),
+                        p(finding.get("title", ""), small),
+                        p(finding.get("value", ""), small),
+                    ]
+                )
+            story.append(
+                p(
+                    f"{record['fingerprint']} · pHash {record['phash']} · {_short(record['time'])}",
+                    mono,
+                )
+            )
+            story.append(grid(rows, [18 * mm, 40 * mm, page_width - 58 * mm]))
+            story.append(Spacer(1, 2 * mm))
 
     story += section("Reviewer decision")
     if decision:

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from app.services import VerificationService
+from app.workflows.report import case_report, render_pdf
 from tests.forensics_fixtures import camera_jpeg, editor_resave
 from ui.dialogs.inspect_dialog import InspectDialog
 from ui.main_window import MainWindow
@@ -61,6 +62,15 @@ def test_inspect_shows_findings_metadata_and_ela_and_records_them_on_the_case(
         await until(lambda: not dialog.record_button.isEnabled())
         case = await asyncio.to_thread(ui_service.case_book().case_file, "CASE-INSPECT-1")
         assert len(case.forensics) == 1
+        assert case.forensics[0].sha256 == dialog.report.sha256
+        # The evidence report carries the findings with the fingerprint, and no map link.
+        document = await asyncio.to_thread(case_report, ui_service.case_book(), "CASE-INSPECT-1")
+        (recorded,) = document["forensics"]
+        assert recorded["sha256"] == dialog.report.sha256
+        assert any(f["level"] == "alert" for f in recorded["findings"])
+        assert "openstreetmap" not in str(recorded)
+        pdf = await asyncio.to_thread(render_pdf, document)
+        assert pdf.startswith(b"%PDF")
         dialog.close()
 
     qloop.run_until_complete(scenario())

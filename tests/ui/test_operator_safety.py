@@ -148,12 +148,15 @@ def test_privacy_view_masks_ids_and_blurs_photos(
                 assert field.edit.text() == "••••1a2b"
                 assert field.value().startswith("3f2c")  # Copy still has the real id
                 assert isinstance(slot.preview.graphicsEffect(), _PrivacyBlur)
+                # The file name (often the person's name) is blurred with the photo.
+                assert isinstance(slot.original_badge.graphicsEffect(), _PrivacyBlur)
                 await window.tasks.wait_idle()
                 assert service.settings.safety.privacy_view
             finally:
                 window.safety.privacy_action.trigger()
             assert field.edit.text().startswith("3f2c")
             assert slot.preview.graphicsEffect() is None
+            assert slot.original_badge.graphicsEffect() is None
             await window.tasks.wait_idle()
 
     qloop.run_until_complete(scenario())

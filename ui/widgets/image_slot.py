@@ -151,6 +151,8 @@ class ImageSlot(QFrame):
         self.original_badge = QLabel()
         self.original_badge.setWordWrap(True)
         self.original_badge.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # The file name is often the person's name: blurred with the photo in the privacy view.
+        mark_private(self.original_badge, Private.PHOTO)
         layout.addWidget(self.original_badge)
         self.prepared_badge = QLabel()
         self.prepared_badge.setWordWrap(True)

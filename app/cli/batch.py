@@ -3,7 +3,7 @@
     facedesk batch search --vendor uqudo|azure_face [--group ID] [--insert-if-not-found]
         [--connection ID=NAME] [--case REF] [--concurrency N] [--rate R] --out FILE.csv FOLDER
     facedesk batch match --vendor ID --reference ID_PHOTO [...] --out FILE.csv FOLDER
-    facedesk batch sessions --vendor veriff|uqudo [...] --out FILE.csv IDS.txt
+    facedesk batch sessions --vendor veriff|uqudo|glair|azure_face [...] --out FILE.csv IDS.txt
 
 One row per input in input order (`file,vendor,connection,outcome,match_id,score,inserted,
 request_id,error`), CSV or with `--json` JSON lines. The job's state is kept in FaceDesk's
@@ -39,7 +39,7 @@ EXIT_USAGE = 2
 JOBS: dict[str, tuple[str, ...]] = {
     "search": ("uqudo", "azure_face"),
     "match": ("azure_face", "uqudo", "glair"),
-    "sessions": ("veriff", "uqudo"),
+    "sessions": ("veriff", "uqudo", "glair", "azure_face"),
 }
 PLAIN_PROGRESS_EVERY = 2.0  # seconds between plain progress lines (not a terminal)
 

@@ -49,12 +49,16 @@ from app.errors import (
     AuthenticationFailed,
     CapabilityNotSupported,
     ConfigurationError,
+    NotFound,
     PermissionDenied,
     ProviderUnavailable,
     RateLimited,
     RequestRejected,
 )
-from app.models.azure_face import AzurePersonGroups
+from app.models.azure_face import AzureLivenessSessions, AzurePersonGroups
+from app.models.azure_face import SessionKind as AzureSessionKind
+from app.models.glair import GlairLivenessSessions, SessionStatus
+from app.models.glair import SessionKind as GlairSessionKind
 from app.models.uqudo import (
     DEFAULT_MATCH_LEVEL,
     DETAIL_INSERTED,
@@ -108,7 +112,7 @@ class BatchKind(StrEnum):
 VENDORS: Mapping[BatchKind, tuple[str, ...]] = {
     BatchKind.SEARCH: ("uqudo", "azure_face"),
     BatchKind.MATCH: compare.COMPARE_VENDORS,
-    BatchKind.SESSIONS: ("veriff", "uqudo"),
+    BatchKind.SESSIONS: ("veriff", "uqudo", "glair", "azure_face"),
 }
 """Which vendors each job supports (uqudo's Info API and Veriff's decisions for sessions)."""
 
@@ -761,7 +765,11 @@ class BatchJob:
             return self._search_uqudo if vendor == "uqudo" else self._search_azure
         if kind is BatchKind.MATCH:
             return self._match
-        return self._session_uqudo if vendor == "uqudo" else self._session_veriff
+        return {
+            "uqudo": self._session_uqudo,
+            "glair": self._session_glair,
+            "azure_face": self._session_azure,
+        }.get(vendor, self._session_veriff)
 
     def _row(self, item: BatchItem, outcome: str, **values: Any) -> dict[str, Any]:
         return _record(item.name, self.spec.vendor, self.spec.connection.name, outcome, **values)
@@ -865,6 +873,58 @@ class BatchJob:
             score=float(face.match_level) if face and face.match_level is not None else None,
             request_id=result.check.request_id,
         )
+
+    def _kinds_to_try(self, session_id: str, kinds: Sequence[str]) -> list[str]:
+        """Every session kind, the one the registry recorded for this id first.
+
+        GLAIR and Azure read a session under its kind's path; an id from a text file does not
+        say which, so a NotFound under one kind moves on to the next.
+        """
+        record = self.service.store.get_session(
+            self.spec.vendor, self.spec.connection.name, session_id
+        )
+        first = [record.kind] if record is not None and record.kind in kinds else []
+        return first + [k for k in kinds if k not in first]
+
+    async def _session_glair(self, item: BatchItem, session_id: Any) -> dict[str, Any]:
+        glair = _as(self._provider, GlairLivenessSessions)
+        missing: NotFound | None = None
+        for kind in self._kinds_to_try(str(session_id), [k.value for k in GlairSessionKind]):
+            try:
+                session = await glair.get_session(GlairSessionKind(kind), str(session_id))
+            except NotFound as exc:
+                missing = exc
+                continue
+            verdict = session.result.verdict if session.result is not None else None
+            outcome = "pending" if session.status is SessionStatus.PENDING else "inconclusive"
+            if verdict is Verdict.POSITIVE:
+                outcome = "live"
+            elif verdict is Verdict.NEGATIVE:
+                outcome = "spoof"
+            if session.status is SessionStatus.EXPIRED:
+                outcome = "expired"
+            return self._row(item, outcome, request_id=session.request_id)
+        assert missing is not None
+        raise missing
+
+    async def _session_azure(self, item: BatchItem, session_id: Any) -> dict[str, Any]:
+        azure = _as(self._provider, AzureLivenessSessions)
+        missing: NotFound | None = None
+        for kind in self._kinds_to_try(str(session_id), [k.value for k in AzureSessionKind]):
+            try:
+                session = await azure.get_session(AzureSessionKind(kind), str(session_id))
+            except NotFound as exc:
+                missing = exc
+                continue
+            latest = session.attempts[0] if session.attempts else None
+            decision = latest.decision if latest is not None else None
+            outcome = {"realface": "live", "spoofface": "spoof", "uncertain": "inconclusive"}.get(
+                decision or "", session.status.lower() or "inconclusive"
+            )
+            score = latest.match_confidence if latest is not None else None
+            return self._row(item, outcome, score=score, request_id=session.request_id)
+        assert missing is not None
+        raise missing
 
     # listeners and the case
 

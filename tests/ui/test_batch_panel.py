@@ -148,7 +148,7 @@ def test_every_vendor_tab_has_a_batch_panel_with_its_own_jobs(
         jobs[provider_id] = [panel.kind_combo.itemData(i) for i in range(panel.kind_combo.count())]
     assert jobs == {
         "uqudo": ["search", "match", "sessions"],
-        "azure_face": ["search", "match"],
-        "glair": ["match"],
+        "azure_face": ["search", "match", "sessions"],
+        "glair": ["match", "sessions"],
         "veriff": ["sessions"],
     }

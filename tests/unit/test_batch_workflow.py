@@ -313,3 +313,37 @@ async def test_azure_search_inserts_new_persons_trains_the_group_then_finds_them
     assert [r.record["outcome"] for r in search.rows] == ["found", "not_found"]
     assert search.rows[0].record["match_id"] == inserted[1]["match_id"]
     assert search.rows[0].record["score"] > 0.5
+
+
+async def test_glair_and_azure_session_lookups_try_each_session_kind(
+    service: VerificationService, store: SqliteBatchJobStore, tmp_path: Path
+) -> None:
+    from app.models.azure_face import AzureLivenessSessions, SessionOptions
+    from app.models.azure_face import SessionKind as AzureKind
+    from app.models.glair import GlairLivenessSessions
+    from app.models.glair import SessionKind as GlairKind
+
+    glair = service.provider("glair", GlairLivenessSessions)
+    # An active-liveness session: the lookup finds it after passive says "not found".
+    active = await glair.create_session(GlairKind.ACTIVE, success_url="https://example.com/done")
+    azure = service.provider("azure_face", AzureLivenessSessions)
+    liveness = await azure.create_session(
+        AzureKind.LIVENESS, SessionOptions(device_correlation_id="batch-lookup-test")
+    )
+    for vendor, known in (("glair", active.sid), ("azure_face", liveness.session_id)):
+        ids = tmp_path / f"{vendor}.txt"
+        ids.write_text(f"{known}\n0f8fad5b-d9cb-469f-a165-70867728950e\n")
+        job = BatchJob(
+            service,
+            BatchSpec(
+                BatchKind.SESSIONS, vendor, resolve(service, vendor), batch.read_session_ids(ids)
+            ),
+            store,
+        )
+        summary = await job.run()
+        assert summary.complete
+        first, unknown = job.rows[0].record, job.rows[1].record
+        assert first["error"] == "", first
+        assert first["outcome"] in {"pending", "notstarted", "inconclusive"}, first
+        assert first["request_id"]
+        assert unknown["error"], unknown  # unknown under every kind: one error row

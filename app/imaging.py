@@ -30,6 +30,10 @@ Decisions worth knowing (see `prepare`):
   are used only when the vendor's minimum dimension forbids shrinking further.
 - Every failure is an `ImageError` whose message names the file, says what is wrong with it and
   what the operator can do.
+
+One module past ~600 lines because it is one pipeline whose steps hand each other decoded
+state (draft decode, orientation, colour conversion, metadata report, lossless rewrite, quality
+search); STYLE §1b's app/imaging/ package split is part of the workspace redesign still open.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Wire contract: shared/providers/glair.md. Every call carries HTTP Basic (username:password) and
 `x-api-key` (§0). Vendor verdicts (NOT_MATCH, no face, HIGH spoof) are CheckResults, not errors;
 an exception means FaceDesk could not get a verdict.
+
+One module past ~600 lines because it is one job, the GLAIR client: every call shares the same
+auth, the verdict tables and the tolerant reply parsing.
 """
 
 from __future__ import annotations

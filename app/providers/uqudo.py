@@ -4,6 +4,9 @@ Wire contract: shared/providers/uqudo.md. The access token lives only in this ob
 it is cached until shortly before `expires_in`, renewed once when the API answers 401, and never
 logged or written anywhere. Session results are JWS tokens verified here against uqudo's JWKS
 (RS256 with `cryptography`; keys cached, refetched once on an unknown `kid`).
+
+One module past ~600 lines because it is one job, the uqudo client: its token cache and the
+JWS verification of session results are used by every call here and by nothing else.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ not match becomes a warning on the result, not an error.
 Deletion (§3.10) is guarded locally twice before any request: the session's status must allow it
 (else the vendor's own 1305/1306 reason is raised as OperationRefused), and FaceDesk's ledger of
 deletions (5 per rolling hour, 10 per 24 hours, per integration) must have room.
+
+One module past ~600 lines because it is one job, the Veriff client: signing, reply signature
+checks and the deletion ledger are used by every session, media and decision call here.
 """
 
 from __future__ import annotations

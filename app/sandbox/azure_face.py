@@ -12,6 +12,10 @@ Admin hooks (mounted at `/_sandbox/azure/`):
 Sandbox settings (PUT /_sandbox/settings): `azure_face.limited_access` (bool, default false:
 faceId-returning calls answer 403 UnsupportedFeature when true) and
 `azure_face.training_seconds` (float, default 1.0: how long a training stays "running").
+
+One module past ~600 lines because it is one job, emulating one vendor's whole contract: the
+face, person-group and three liveness path families share the same state, fault hooks and
+error bodies, and splitting them would scatter one contract over several files.
 """
 
 from __future__ import annotations

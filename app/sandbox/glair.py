@@ -16,6 +16,9 @@ Toggles (PUT /_sandbox/settings): `glair.wrong_key_status` (401 or 403 for an un
 default 401), `glair.denied_operations` (operation names answered with 403 for a valid key:
 match, passive-liveness, active-liveness, passive-liveness-sessions, active-liveness-sessions),
 `glair.detected_gesture` (force what active liveness "sees").
+
+One module past ~600 lines because it is one job, emulating GLAIR's contract: face match, the
+two image liveness calls and the hosted sessions share one auth guard and one state object.
 """
 
 from __future__ import annotations

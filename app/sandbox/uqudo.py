@@ -20,6 +20,10 @@ Admin hooks (mounted at `/_sandbox/uqudo`):
   Flow and stores the signed result for the Info API;
 - `POST /rotate-key` starts signing with a new key (the old one stays in the JWKS);
 - `GET /index` lists the 1:N index (ids and whether the selfie is still stored).
+
+One module past ~600 lines because it is one job, emulating uqudo's contract: the token
+endpoint, face match, sessions, the JWS-signed Info API and the 1:N index share one key store
+and one state object.
 """
 
 from __future__ import annotations

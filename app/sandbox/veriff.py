@@ -16,6 +16,10 @@ Admin API, mounted at /_sandbox/veriff: `GET /sessions`, `POST /sessions/{id}/st
 {"status": started|submitted|approved|declined|resubmission_requested|review|expired|abandoned,
 "reasonCode": int?}, `POST /sessions/{id}/video` (attach a demo video to the latest attempt),
 `GET /webhooks` (decision/event webhooks the sandbox would have sent).
+
+One module past ~600 lines because it is one job, emulating Veriff's contract: sessions,
+media, decisions, person and watchlist reads, deletion quotas and webhooks share one HMAC
+signature check and one session state machine.
 """
 
 from __future__ import annotations

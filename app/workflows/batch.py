@@ -26,6 +26,10 @@ Rules (the same for the window and `facedesk batch`):
   hold and release new requests.
 - Every vendor call is audited (attempt and outcome) with the image's fingerprint or the
   session id, `batch:<job key>` and the case, never a file name.
+
+One module past ~600 lines because it is one job, a batch run: the rate gate, the row writer,
+the per-vendor calls and the resumable job loop share the job's spec and rows; persistence
+lives in batch_jobs.py.
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ Photos are kept only where a persistent keyring exists: AES-GCM under a per-case
 in the keyring, ciphertext in the store. Erasing deletes the key and the ciphertext and audits
 the erasure. A retention period (days after closing) is applied by `apply_retention`.
 Blocking calls (store, keyring): run them through asyncio.to_thread from async code.
+
+One module past ~600 lines because it is one job, the case file: references, states, photos
+under their keys, notes, decisions and the timeline assembled from the audit trail are the
+rules of one object; the rows stay in app.store and the report in report.py.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ Vendors and how they are asked (shared/providers/*.md):
 
 Every vendor call is audited (attempt and outcome) with image fingerprints and, when given, the
 case reference; never a file name.
+
+Slightly past ~600 lines because it is one job: each vendor's matcher, the row model, the
+verdict mapping and the concurrent run are read together (export lives in compare_export.py).
 """
 
 from __future__ import annotations

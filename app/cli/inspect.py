@@ -90,13 +90,8 @@ def _open_case(reference: str, err: TextIO) -> tuple[Any, int]:
     from app.cli.audit import open_store
     from app.errors import AppError
     from app.secrets import open_secret_store
-    from app.workflows.cases import CaseBook, CaseError, validate_reference
+    from app.workflows.cases import CaseBook, CaseError
 
-    try:
-        ref = validate_reference(reference)
-    except CaseError as exc:
-        print(f"facedesk inspect: {exc.user_message}", file=err)
-        return None, EXIT_USAGE
     store = open_store()
     try:
         book = CaseBook(store, open_secret_store())
@@ -104,13 +99,11 @@ def _open_case(reference: str, err: TextIO) -> tuple[Any, int]:
         store.close()
         print(f"facedesk inspect: {exc.user_message}", file=err)
         return None, EXIT_FAILED
-    if not book.exists(ref):
+    try:
+        book.require_writable(reference)
+    except CaseError as exc:
         store.close()
-        print(
-            f"facedesk inspect: there is no case {ref}; create it first with "
-            f"`facedesk case new {ref}`, then inspect again.",
-            file=err,
-        )
+        print(f"facedesk inspect: {exc.user_message}", file=err)
         return None, EXIT_USAGE
     return book, EXIT_OK
 

@@ -971,10 +971,10 @@ def _as(provider: object, protocol: type[Any]) -> Any:
 
 
 def require_case(service: VerificationService, reference: str | None) -> None:
-    """Refuse a case that does not exist (blocking: call via to_thread)."""
+    """Refuse a case that does not exist or is closed (blocking: call via to_thread)."""
     if reference is None:
         return
-    if not service.case_book().exists(reference):
-        raise BatchUsageError(
-            f"There is no case {reference!r}. Create it first with `facedesk case new {reference}`."
-        )
+    try:
+        service.case_book().require_writable(reference)
+    except AppError as exc:
+        raise BatchUsageError(exc.user_message) from exc

@@ -365,12 +365,7 @@ class CaseBook:
         `report` is `ForensicsReport.as_dict()`; only fingerprints and findings are kept (no
         pixels, no metadata values beyond the findings' one-line summaries).
         """
-        ref = validate_reference(reference)
-        if self.store.case_row(ref) is None:
-            raise CaseError(
-                f"There is no case {ref}: create it first with `facedesk case new {ref}`."
-            )
-        case = self._writable(ref)
+        case = self.get(self.require_writable(reference))
         payload = {
             "name": str(report["file"]),
             "fingerprint": str(report["fingerprint"]),

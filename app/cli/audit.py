@@ -8,12 +8,12 @@ newest entries first; with `--json`, one object a line with `operator`, `time`, 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from app.cli.common import Parser, UsageError
 from app.paths import default_paths
 from app.store import CheckpointSigner, Store
 
@@ -22,20 +22,9 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so `main` returns its status."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]  # argparse: NoReturn
-        raise _UsageError(message)
-
-
-def _parser() -> _Parser:
-    parser = _Parser(prog="facedesk audit", description="Check and print the audit trail.")
-    sub = parser.add_subparsers(dest="action", required=True, parser_class=_Parser)
+def _parser() -> Parser:
+    parser = Parser(prog="facedesk audit", description="Check and print the audit trail.")
+    sub = parser.add_subparsers(dest="action", required=True, parser_class=Parser)
     verify = sub.add_parser("verify", help="recompute the hash chain and compare checkpoints")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     listing = sub.add_parser("list", help="print entries, newest first")
@@ -76,7 +65,7 @@ def main(argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | 
         return EXIT_OK if args_list else EXIT_USAGE
     try:
         args = parser.parse_args(args_list)
-    except _UsageError as exc:
+    except UsageError as exc:
         parser.print_usage(err)
         print(f"facedesk audit: {exc}", file=err)
         return EXIT_USAGE

@@ -26,26 +26,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.cli.audit import open_store
+from app.cli.common import Parser, UsageError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so `main` returns its status."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]  # argparse: NoReturn
-        raise _UsageError(message)
-
-
-def _parser() -> _Parser:
-    parser = _Parser(prog="facedesk case", description="Cases and their evidence reports.")
-    sub = parser.add_subparsers(dest="action", required=True, parser_class=_Parser)
+def _parser() -> Parser:
+    parser = Parser(prog="facedesk case", description="Cases and their evidence reports.")
+    sub = parser.add_subparsers(dest="action", required=True, parser_class=Parser)
     new = sub.add_parser("new", help="open a case")
     new.add_argument("reference")
     new.add_argument("--tag", action="append", default=[])
@@ -103,7 +93,7 @@ def main(argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | 
         return EXIT_OK if args_list else EXIT_USAGE
     try:
         args = parser.parse_args(args_list)
-    except _UsageError as exc:
+    except UsageError as exc:
         parser.print_usage(err)
         print(f"facedesk case: {exc}", file=err)
         return EXIT_USAGE

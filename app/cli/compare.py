@@ -23,9 +23,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from app.cli.common import Parser as _Parser
-from app.cli.common import UsageError as _UsageError
-from app.cli.common import connections_help
+from app.cli.common import Parser, UsageError, connections_help
 
 if TYPE_CHECKING:
     from app.workflows.compare import Comparison
@@ -47,8 +45,8 @@ def _epilog() -> str:
     )
 
 
-def _parser(with_epilog: bool = False) -> _Parser:
-    parser = _Parser(
+def _parser(with_epilog: bool = False) -> Parser:
+    parser = Parser(
         prog="facedesk compare",
         description="Face match one ID photo and one selfie on every vendor, side by side.",
         epilog=_epilog() if with_epilog else None,
@@ -103,12 +101,12 @@ def main(argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | 
         args = parser.parse_args(args_list)
         vendors = _vendors(args.vendor)
         if not 1 <= args.uqudo_level <= 5:
-            raise _UsageError("--uqudo-level must be from 1 to 5")
+            raise UsageError("--uqudo-level must be from 1 to 5")
         if not args.timeout > 0:
-            raise _UsageError("--timeout must be a positive number of seconds")
+            raise UsageError("--timeout must be a positive number of seconds")
         if args.case is not None and not args.case.strip():
-            raise _UsageError("--case needs a reference")
-    except _UsageError as exc:
+            raise UsageError("--case needs a reference")
+    except UsageError as exc:
         parser.print_usage(err)
         print(f"facedesk compare: {exc}", file=err)
         return EXIT_USAGE
@@ -119,9 +117,9 @@ def _vendors(chosen: Sequence[str]) -> tuple[str, ...]:
     picked: list[str] = []
     for vendor in chosen:
         if vendor in LEFT_OUT:
-            raise _UsageError(f"{vendor} cannot be compared: {LEFT_OUT[vendor]}")
+            raise UsageError(f"{vendor} cannot be compared: {LEFT_OUT[vendor]}")
         if vendor not in VENDORS:
-            raise _UsageError(f"unknown vendor {vendor!r} (choose from {', '.join(VENDORS)})")
+            raise UsageError(f"unknown vendor {vendor!r} (choose from {', '.join(VENDORS)})")
         if vendor not in picked:
             picked.append(vendor)
     return tuple(picked) or VENDORS

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.cli.common import Parser, UsageError
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -28,19 +30,8 @@ EXIT_USAGE = 2
 _LEVEL_MARK = {"info": " ", "notice": "!", "alert": "‼"}
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so `main` returns its status."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]  # argparse: NoReturn
-        raise _UsageError(message)
-
-
-def _parser() -> _Parser:
-    parser = _Parser(
+def _parser() -> Parser:
+    parser = Parser(
         prog="facedesk inspect",
         description="Show what a photo hides and what its bytes say about its history.",
     )
@@ -63,7 +54,7 @@ def main(argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | 
         return EXIT_OK
     try:
         args = parser.parse_args(args_list)
-    except _UsageError as exc:
+    except UsageError as exc:
         parser.print_usage(err)
         print(f"facedesk inspect: {exc}", file=err)
         return EXIT_USAGE

@@ -10,7 +10,6 @@ Exit status: 0 when every file was prepared, 1 when any was rejected, 2 for bad 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from app import imaging
+from app.cli.common import Parser, UsageError
 from app.domain import EncodedImage, LoadedImage, UploadRules
 from app.errors import ImageError
 
@@ -26,19 +26,8 @@ EXIT_REJECTED = 1
 EXIT_USAGE = 2
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so `main` returns its status."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]  # argparse: NoReturn
-        raise _UsageError(message)
-
-
-def _parser() -> _Parser:
-    parser = _Parser(
+def _parser() -> Parser:
+    parser = Parser(
         prog="facedesk prepare",
         description="Prepare images for a provider's upload rules; one JSON object per line.",
     )
@@ -67,7 +56,7 @@ def main(argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | 
         return EXIT_OK
     try:
         args = parser.parse_args(args_list)
-    except _UsageError as exc:
+    except UsageError as exc:
         parser.print_usage(err)
         print(f"facedesk prepare: {exc}", file=err)
         return EXIT_USAGE

@@ -669,7 +669,7 @@ class VerificationService:
         if case is not None and case_target(case) not in stored:
             stored.append(case_target(case))
 
-        def write(outcome: str, request_id: str | None = None) -> Awaitable[None]:
+        def write(outcome: str, request_id: str | None = None) -> Awaitable[int]:
             recorded = list(stored)
             return asyncio.to_thread(
                 lambda: self.store.audit(
@@ -706,12 +706,14 @@ class VerificationService:
                 if case is not None:
                     stored.append(case_target(case))
         outcome = getattr(result, "audit_outcome", None)
-        await write(
+        entry_id = await write(
             outcome if isinstance(outcome, str) else "succeeded",
             getattr(result, "request_id", None),
         )
         if case is not None and isinstance(result, CheckResult):
-            await asyncio.to_thread(self._record_case_run, case, provider, operation, result)
+            await asyncio.to_thread(
+                self._record_case_run, case, provider, operation, result, entry_id
+            )
         return result
 
     async def attach_check_to_active_case(
@@ -726,7 +728,7 @@ class VerificationService:
         if case is None:
             return False
         provider, profile = self._scope(provider_id)
-        await asyncio.to_thread(
+        entry_id = await asyncio.to_thread(
             lambda: self.store.audit(
                 provider=provider,
                 profile=profile,
@@ -736,7 +738,7 @@ class VerificationService:
                 request_id=result.request_id,
             )
         )
-        await asyncio.to_thread(self._record_case_run, case, provider, operation, result)
+        await asyncio.to_thread(self._record_case_run, case, provider, operation, result, entry_id)
         return True
 
     def case_book(self) -> CaseBook:
@@ -744,7 +746,7 @@ class VerificationService:
         return CaseBook(self.store, self._secrets)
 
     def _record_case_run(
-        self, case: str, provider: str, operation: str, result: CheckResult
+        self, case: str, provider: str, operation: str, result: CheckResult, audit_id: int
     ) -> None:
         book = self.case_book()
         if not book.exists(case):
@@ -755,6 +757,7 @@ class VerificationService:
             vendor=provider,
             operation=operation,
             request_id=result.request_id,
+            audit_id=audit_id,
             verdict=result.verdict.value,
             score=score.value if score else None,
             scale=score.scale if score else None,

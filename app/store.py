@@ -318,9 +318,10 @@ class Store:
         targets: Sequence[str],
         outcome: str,
         request_id: str | None = None,
-    ) -> None:
+    ) -> int:
+        """Append one entry to the chain; its id (what a case's run record points at)."""
         with self._tx() as db:
-            _append_audit(
+            return _append_audit(
                 db,
                 AuditEntry(
                     time_utc=_now(),
@@ -843,8 +844,8 @@ def _audit_entry(row: Sequence[str]) -> AuditEntry:
     )
 
 
-def _append_audit(db: sqlite3.Connection, entry: AuditEntry) -> str:
-    """Insert the entry chained to the newest one (inside the caller's transaction)."""
+def _append_audit(db: sqlite3.Connection, entry: AuditEntry) -> int:
+    """Insert the entry chained to the newest one (inside the caller's transaction); its id."""
     last = db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
     entry_id = (int(last[0]) + 1) if last else 1
     previous = (last[1] or GENESIS_HASH) if last else GENESIS_HASH
@@ -865,7 +866,7 @@ def _append_audit(db: sqlite3.Connection, entry: AuditEntry) -> str:
             digest,
         ),
     )
-    return digest
+    return entry_id
 
 
 def _escape_like(text: str) -> str:

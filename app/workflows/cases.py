@@ -337,12 +337,16 @@ class CaseBook:
         operation: str,
         request_id: str | None,
         verdict: str | None,
+        audit_id: int | None = None,
         score: float | None = None,
         scale: str | None = None,
         threshold: str | None = None,
         headline: str | None = None,
     ) -> None:
-        """Record a vendor run's result; its audit entry (same request id) carries the proof."""
+        """Record a vendor run's result beside its audit entry, which carries the proof.
+
+        `audit_id` is the outcome entry's id; without it the entry is found by request id.
+        """
         case = self._writable(reference)
         self.store.add_case_item(
             case.reference,
@@ -351,6 +355,7 @@ class CaseBook:
                 "vendor": vendor,
                 "operation": operation,
                 "request_id": request_id,
+                "audit_id": audit_id,
                 "verdict": verdict,
                 "score": score,
                 "scale": scale,
@@ -602,24 +607,37 @@ def _clean_tags(tags: Sequence[str]) -> list[str]:
 def _runs(
     audit_rows: Sequence[AuditChainRow], run_items: Sequence[dict[str, object]]
 ) -> tuple[VendorRun, ...]:
-    """Vendor runs: final audit outcomes naming the case, completed by recorded results."""
-    results = {}
-    unmatched = []
+    """Vendor runs: final audit outcomes naming the case, completed by recorded results.
+
+    A result names its outcome's audit entry (`audit_id`); results recorded without one are
+    matched by request id.
+    """
+    by_entry: dict[int, dict[str, Any]] = {}
+    by_request: dict[str, dict[str, Any]] = {}
+    unmatched: list[tuple[dict[str, object], dict[str, Any]]] = []
     for item in run_items:
         payload = _payload(item)
-        if payload.get("request_id"):
-            results[str(payload["request_id"])] = payload
+        entry_id = payload.get("audit_id")
+        if isinstance(entry_id, int):
+            by_entry[entry_id] = payload
+        elif payload.get("request_id"):
+            by_request[str(payload["request_id"])] = payload
         else:
             unmatched.append((item, payload))
     runs: list[VendorRun] = []
+    used: set[int] = set()
     seen: set[str] = set()
     for row in audit_rows:
         entry = row.entry
         if entry.provider == CASE_PROVIDER or entry.outcome == "attempt":
             continue
-        recorded = results.get(entry.request_id or "", {})
-        if entry.request_id:
-            seen.add(entry.request_id)
+        recorded = by_entry.get(row.entry_id)
+        if recorded is not None:
+            used.add(row.entry_id)
+        else:
+            recorded = by_request.get(entry.request_id or "", {})
+            if entry.request_id:
+                seen.add(entry.request_id)
         run = VendorRun(
             time_utc=entry.time_utc,
             vendor=entry.provider,
@@ -631,21 +649,9 @@ def _runs(
             audit_hash=row.hash,
         )
         runs.append(_with_result(run, recorded))
-    for request_id, payload in results.items():
-        if request_id not in seen:
-            unmatched.append(({"time_utc": None}, payload))
-    # A vendor that gives no request id (uqudo's contract defines none): its result belongs to
-    # the newest outcome of the same vendor and operation without a request id written before
-    # the result was recorded (the result is recorded right after its audit entry).
-    remaining = []
+    unmatched += [({"time_utc": None}, p) for e, p in by_entry.items() if e not in used]
+    unmatched += [({"time_utc": None}, p) for r, p in by_request.items() if r not in seen]
     for item, payload in unmatched:
-        recorded_at = _time(item["time_utc"]) if item.get("time_utc") else None
-        index = _outcome_for(runs, payload, recorded_at) if recorded_at is not None else None
-        if index is None:
-            remaining.append((item, payload))
-        else:
-            runs[index] = _with_result(runs[index], payload)
-    for item, payload in remaining:
         run = VendorRun(
             time_utc=_time(item["time_utc"]) if item.get("time_utc") else _now(),
             vendor=str(payload.get("vendor", "")),
@@ -656,22 +662,6 @@ def _runs(
         )
         runs.append(_with_result(run, payload))
     return tuple(sorted(runs, key=lambda r: r.time_utc))
-
-
-def _outcome_for(
-    runs: Sequence[VendorRun], payload: dict[str, object], recorded_at: datetime
-) -> int | None:
-    for index in range(len(runs) - 1, -1, -1):
-        run = runs[index]
-        if (
-            run.request_id is None
-            and run.verdict is None
-            and run.vendor == payload.get("vendor")
-            and run.operation == payload.get("operation")
-            and run.time_utc <= recorded_at
-        ):
-            return index
-    return None
 
 
 def _with_result(run: VendorRun, payload: dict[str, object]) -> VendorRun:

@@ -416,7 +416,7 @@ async def compare_one(
             await audit.write("failed: unexpected error")
         raise
     result = answer.result
-    await audit.write(f"succeeded: {_VERDICTS[result.verdict].value}", result.request_id)
+    entry_id = await audit.write(f"succeeded: {_VERDICTS[result.verdict].value}", result.request_id)
     score = result.score
     row = replace(
         base,
@@ -433,17 +433,20 @@ async def compare_one(
         warnings=result.warnings,
     )
     if options.case_ref:
-        await asyncio.to_thread(_record_in_case, service, options.case_ref, row)
+        await asyncio.to_thread(_record_in_case, service, options.case_ref, row, entry_id)
     return row
 
 
-def _record_in_case(service: VerificationService, reference: str, row: CompareRow) -> None:
-    """The row's result in the case's timeline, beside the audit entry with its request id."""
+def _record_in_case(
+    service: VerificationService, reference: str, row: CompareRow, audit_id: int
+) -> None:
+    """The row's result in the case's timeline, pointing at its outcome's audit entry."""
     service.case_book().record_run(
         reference,
         vendor=row.vendor,
         operation=OPERATION,
         request_id=row.request_id,
+        audit_id=audit_id,
         verdict=row.verdict.value,
         score=row.score,
         scale=row.scale or None,
@@ -484,8 +487,9 @@ class _Audit:
         self._connection = connection
         self._targets = tuple(targets)
 
-    async def write(self, outcome: str, request_id: str | None = None) -> None:
-        await asyncio.to_thread(
+    async def write(self, outcome: str, request_id: str | None = None) -> int:
+        """Append the entry; its audit id."""
+        return await asyncio.to_thread(
             lambda: self._store.audit(
                 provider=self._vendor,
                 profile=self._connection,

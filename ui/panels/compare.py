@@ -41,7 +41,7 @@ from app.workflows.compare import (
     RowVerdict,
 )
 from app.workflows.connections import Connection
-from app.workflows.pair import ImagePairModel
+from app.workflows.pair import ImagePairModel, PairSlot
 from ui.errors import ErrorPresenter
 from ui.tasks import TaskRunner
 from ui.widgets.copy_field import CopyField
@@ -421,7 +421,9 @@ class ComparePanel(QWidget):
             return
         latest = max(answered)
         local = latest.astimezone()
-        id_print, selfie_print = (f.split("sha256:")[1][:8] for f in pair.fingerprints)
+        shared = self.id_photo.pair  # the window's pair: it already holds each fingerprint
+        prints = [shared.get(slot) for slot in (PairSlot.ID_PHOTO, PairSlot.SELFIE)]
+        id_print, selfie_print = (image.short if image else "?" for image in prints)
         self.provenance_label.setText(
             f"Rows for ID photo <code>{id_print}</code> + selfie <code>{selfie_print}</code>"
             f" · answered by {local:%H:%M:%S}"

@@ -227,14 +227,17 @@ class BatchPanel(Panel):
         if path:
             self.out_edit.setText(path)
 
-    def spec(self) -> BatchSpec:
-        """The job the form describes; BatchUsageError says what to fix."""
+    async def spec(self) -> BatchSpec:
+        """The job the form describes; BatchUsageError says what to fix.
+
+        The folder listing (or the ids file) is read in a worker thread: a folder on a network
+        share can take seconds to list.
+        """
         kind, source = self.kind, self.folder_edit.text().strip()
         if not source:
             raise batch.BatchUsageError("Choose the inputs first.")
-        items = batch.read_session_ids(source) if kind is BatchKind.SESSIONS else None
-        if items is None:
-            items = batch.list_images(source)
+        read = batch.read_session_ids if kind is BatchKind.SESSIONS else batch.list_images
+        items = await asyncio.to_thread(read, source)
         reference = self.reference_edit.text().strip()
         return BatchSpec(
             kind=kind,
@@ -252,16 +255,16 @@ class BatchPanel(Panel):
     # --- running -------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.ctx.tasks.start(
+            self.ctx.task_name("batch"), self._run(), label=f"Batch {self.kind.value}"
+        )
+
+    async def _run(self) -> None:
         try:
-            spec = self.spec()
+            spec = await self.spec()
         except batch.BatchUsageError as exc:
             self.ctx.presenter.info(str(exc), severity="warning")
             return
-        self.ctx.tasks.start(
-            self.ctx.task_name("batch"), self._run(spec), label=f"Batch {spec.kind.value}"
-        )
-
-    async def _run(self, spec: BatchSpec) -> None:
         if spec.insert_if_not_found:
             target = f"group {spec.group}" if spec.group else "the tenant's 1:N index"
             confirmed = await confirm_destructive(

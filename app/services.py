@@ -40,7 +40,7 @@ from app.paths import AppPaths
 from app.providers.base import ProviderContext
 from app.sandbox import IN_PROCESS_ORIGIN
 from app.settings import SANDBOX, ConnectionProfile, Settings, SettingsStore
-from app.store import CheckpointSigner, Store
+from app.store import CheckpointSigner, Store, open_store
 from app.workflows.audit import VerifyResult
 from app.workflows.audit import verify as verify_audit
 from app.workflows.cases import CaseBook, case_target
@@ -843,8 +843,10 @@ async def open_service(
     keyring; the window defers them to `warm_up()` so that the first paint does not wait.
     """
     paths.ensure()
-    store = await asyncio.to_thread(Store, paths.database_file)
     secret_store: SecretStore = secrets if secrets is not None else DeferredSecretStore()
+    # SQLite in the data folder, or the team store named by FACEDESK_DATABASE_URL / Settings ›
+    # Team store (which connects on first use, so the window opens while it is away).
+    store = await asyncio.to_thread(open_store, paths, secrets=secret_store)
     service = VerificationService(
         settings_store=SettingsStore(paths.settings_file),
         secrets=secret_store,

@@ -120,6 +120,9 @@ class Settings:
     profiles: tuple[ConnectionProfile, ...] = ()
     sandbox: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     safety: SafetySettings = SafetySettings()  # operator safety
+    # Settings › Team store: a postgresql:// URL without its password (that is in the keyring),
+    # or "" for this workstation's own SQLite store. FACEDESK_DATABASE_URL overrides it.
+    team_store_url: str = ""
 
     def active_connection(self, provider: str) -> str:
         name = self.active.get(provider, SANDBOX)
@@ -230,6 +233,7 @@ def parse(doc: dict[str, Any]) -> Settings:
         profiles=profiles,
         sandbox=sandbox,
         safety=_parse_safety(doc.get("safety")),
+        team_store_url=str(doc.get("team_store_url", "")),
     )
 
 
@@ -250,7 +254,10 @@ def _toml_key(key: str) -> str:
 
 
 def dumps(settings: Settings) -> str:
-    lines = [f"schema_version = {SCHEMA_VERSION}", f"theme = {_toml_str(settings.theme)}", ""]
+    lines = [f"schema_version = {SCHEMA_VERSION}", f"theme = {_toml_str(settings.theme)}"]
+    if settings.team_store_url:
+        lines.append(f"team_store_url = {_toml_str(settings.team_store_url)}")
+    lines.append("")
     lines.append("[active]")
     for provider, name in sorted(settings.active.items()):
         lines.append(f"{_toml_key(provider)} = {_toml_str(name)}")

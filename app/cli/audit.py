@@ -35,9 +35,21 @@ def _parser() -> Parser:
 
 
 def open_store() -> Store:
-    """The data folder's store, checkpoints signed with the keyring's key when it holds one."""
+    """This run's store (the data folder's SQLite file or the team store), connected now.
+
+    Checkpoints are signed with the keyring's key when it holds one. Raises StoreError (an
+    AppError) saying what to do when the team store is unreachable or its schema is not current.
+    """
+    from app.secrets import open_secret_store
+    from app.store import open_store as open_configured_store
+
     paths = default_paths().ensure()
-    store = Store(paths.database_file)
+    store = open_configured_store(paths, secrets=open_secret_store())
+    try:
+        store.ping()
+    except BaseException:
+        store.close(checkpoint=False)
+        raise
     store.checkpoint_signer = keyring_signer()
     return store
 
@@ -69,7 +81,13 @@ def main(argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | 
         parser.print_usage(err)
         print(f"facedesk audit: {exc}", file=err)
         return EXIT_USAGE
-    store = open_store()
+    from app.errors import AppError
+
+    try:
+        store = open_store()
+    except AppError as exc:
+        print(f"facedesk audit: {exc.user_message}", file=err)
+        return EXIT_FAILED
     if args.action == "verify":
         return _verify(store, as_json=args.json, out=out)
     try:

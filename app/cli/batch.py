@@ -194,7 +194,7 @@ async def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from app.paths import default_paths
     from app.services import open_service
     from app.workflows import batch as workflow
-    from app.workflows.batch_jobs import SqliteBatchJobStore
+    from app.workflows.batch_jobs import open_batch_store
     from app.workflows.connections import (
         ConnectionChoiceError,
         parse_connection_options,
@@ -237,7 +237,7 @@ async def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except AppError as exc:
             print(f"facedesk batch: {exc.user_message}", file=err)
             return EXIT_USAGE
-        store = await asyncio.to_thread(SqliteBatchJobStore, paths.database_file)
+        store = await asyncio.to_thread(open_batch_store, service.store)
         writer = workflow.RowWriter(args.out, json_lines=args.json)
         reporter = _Reporter(err, enabled=not args.no_progress)
         job = workflow.BatchJob(service, spec, store, writer=writer, on_row=reporter.on_row)

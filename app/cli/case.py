@@ -102,7 +102,11 @@ def main(argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | 
     from app.secrets import open_secret_store
     from app.workflows.cases import CaseBook
 
-    store = open_store()
+    try:
+        store = open_store()
+    except AppError as exc:
+        print(f"facedesk case: {exc.user_message}", file=err)
+        return EXIT_FAILED
     try:
         book = CaseBook(store, open_secret_store())
         return _run(book, args, out)

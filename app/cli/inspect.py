@@ -83,7 +83,11 @@ def _open_case(reference: str, err: TextIO) -> tuple[Any, int]:
     from app.secrets import open_secret_store
     from app.workflows.cases import CaseBook, CaseError
 
-    store = open_store()
+    try:
+        store = open_store()
+    except AppError as exc:
+        print(f"facedesk inspect: {exc.user_message}", file=err)
+        return None, EXIT_FAILED
     try:
         book = CaseBook(store, open_secret_store())
     except AppError as exc:

@@ -5,7 +5,9 @@ are the inputs in input order. An item is either pending or finished with its ou
 only finished items are written, one transaction each, so a job killed at any moment (SIGKILL
 included) and started again with the same arguments redoes nothing that was finished.
 
-The SQLite implementation keeps its own two tables in FaceDesk's database file (the one
+The team store (PostgreSQL) keeps the same two tables (`PostgresBatchJobStore` in
+`app.store.postgres`), so a job stopped on one workstation resumes on another. The SQLite
+implementation keeps its own two tables in FaceDesk's database file (the one
 `app.paths.AppPaths.database_file` names), on its own connection, in WAL mode. The SQL is kept
 to plain CREATE / INSERT / UPDATE / SELECT so a PostgreSQL implementation of the same Protocol
 is a matter of placeholders (`?` → `%s`) and `ON CONFLICT` as written here.
@@ -23,7 +25,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from app.store import Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS batch_jobs (
@@ -156,6 +161,17 @@ class SqliteBatchJobStore:
             self._db.close()
 
 
-def open_batch_store(database_file: Path | str) -> SqliteBatchJobStore:
-    """The batch job store beside FaceDesk's other tables (blocking: call via to_thread)."""
-    return SqliteBatchJobStore(database_file)
+def open_batch_store(store: Store) -> BatchJobStore:
+    """Batch jobs beside `store`'s other tables: its SQLite file, or the team store's tables.
+
+    Blocking: call it via asyncio.to_thread.
+    """
+    from app.store.sqlite import SqliteStore
+
+    if isinstance(store, SqliteStore):
+        return SqliteBatchJobStore(store.path)
+    from app.store.postgres import PostgresBatchJobStore, PostgresStore
+
+    if isinstance(store, PostgresStore):
+        return PostgresBatchJobStore(store)
+    raise TypeError(f"no batch job store for {type(store).__name__}")

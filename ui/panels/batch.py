@@ -277,7 +277,7 @@ class BatchPanel(Panel):
             if not confirmed:
                 return
         service = self.ctx.service
-        store = await asyncio.to_thread(open_batch_store, service.store.path)
+        store = await asyncio.to_thread(open_batch_store, service.store)
         out = self.out_edit.text().strip()
         writer = batch.RowWriter(out) if out else None
         job = BatchJob(service, spec, store, writer=writer, on_row=self._on_row)

@@ -1,4 +1,4 @@
-"""SQLite in the data folder: the session registry, the audit trail, and rate-limit ledgers.
+"""The SQLite backend of `app.store.Store`: the data folder's registry, audit trail, ledgers, cases.
 
 - Session registry: every session created or looked up, so sessions stay findable where the
   vendor has no list endpoint (GLAIR, uqudo, Veriff, Azure's `-sessions` family).
@@ -15,66 +15,39 @@ One module (over 600 lines) because one connection and one lock serialise every 
 part keeps to its own section so the parts stay separable.
 
 WAL journal with synchronous=FULL: an audit row that was reported written survives a power cut.
-Methods block briefly; the service calls them through asyncio.to_thread.
+Methods block briefly; the service calls them through asyncio.to_thread. The schema is in
+`app.store.migrations.sqlite`; the canonical audit encoding and checkpoints in `app.store`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import getpass
-import hashlib
-import hmac
 import json
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 from app.domain import AuditEntry, SessionRecord
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (
-    provider TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    session_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    last_seen_at TEXT NOT NULL,
-    status TEXT NOT NULL,
-    label TEXT NOT NULL DEFAULT '',
-    extra TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY (provider, profile, session_id)
-);
-CREATE INDEX IF NOT EXISTS sessions_by_time ON sessions (provider, profile, created_at);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    time_utc TEXT NOT NULL,
-    os_user TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    targets TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    request_id TEXT
-);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-CREATE TABLE IF NOT EXISTS rate_events (
-    scope TEXT NOT NULL,
-    at_utc REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS rate_events_by_scope ON rate_events (scope, at_utc);
-CREATE INDEX IF NOT EXISTS sessions_by_created ON sessions (created_at);
-CREATE INDEX IF NOT EXISTS audit_by_provider ON audit (provider, id);
-"""
+from app.store import (
+    CHECKPOINT_FILE_NAME,
+    GENESIS_HASH,
+    TRIGGERS_MISSING_OPERATION,
+    AuditChainRow,
+    Store,
+    audit_entry_hash,
+)
+from app.store.migrations.sqlite import (
+    ASSIGNMENT_COLUMNS,
+    AUDIT_NO_UPDATE_TRIGGER,
+    AUDIT_TRIGGERS,
+    CASES_SCHEMA,
+    SCHEMA,
+    SCHEMA_VERSION,
+)
 
 # Columns the paged queries read, by name: the tables may gain columns (e.g. audit hash chains).
 SESSION_COLUMNS = (
@@ -100,7 +73,6 @@ AUDIT_COLUMNS = (
 )
 # What the registry's free-text filter searches (case-insensitive substring).
 SESSION_FILTER_COLUMNS = ("session_id", "status", "label", "kind")
-SCHEMA_VERSION = "1"
 
 
 def _now() -> datetime:
@@ -114,8 +86,11 @@ def _os_user() -> str:
         return "unknown"
 
 
-class Store:
+class SqliteStore(Store):
+    backend = "sqlite"
+
     def __init__(self, path: Path | str) -> None:
+        self._operator = _os_user()
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -134,7 +109,8 @@ class Store:
         )
         self._migrate_audit_chain()
         self._db.executescript(CASES_SCHEMA)
-        self.checkpoint_signer: CheckpointSigner | None = None
+        self._migrate_assignment()
+        self.checkpoint_signer = None
         if missing_triggers:
             self._record_missing_triggers(missing_triggers)
 
@@ -145,6 +121,17 @@ class Store:
                 self.write_checkpoint()
         with self._lock:
             self._db.close()
+
+    @property
+    def operator(self) -> str:
+        return self._operator
+
+    def _migrate_assignment(self) -> None:
+        with self._tx() as db:
+            columns = {r[1] for r in db.execute("PRAGMA table_info(cases)")}
+            for statement in ASSIGNMENT_COLUMNS:
+                if statement.split()[5] not in columns:
+                    db.execute(statement)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -325,7 +312,7 @@ class Store:
                 db,
                 AuditEntry(
                     time_utc=_now(),
-                    os_user=_os_user(),
+                    os_user=self._operator,
                     provider=provider,
                     profile=profile,
                     operation=operation,
@@ -455,32 +442,6 @@ class Store:
             ).fetchone()
         return str(json.loads(row[0])["time"]) if row else None
 
-    def write_checkpoint(self, signer: CheckpointSigner | None = None) -> dict[str, object] | None:
-        """Append (count, head, time[, signature]) to the checkpoint file unless unchanged."""
-        target = self.checkpoint_file
-        if target is None:
-            return None
-        count, head = self.audit_head()
-        existing = read_checkpoints(target)
-        if existing and existing[-1].get("count") == count and existing[-1].get("head") == head:
-            return existing[-1]
-        if count == 0:
-            return None
-        checkpoint: dict[str, object] = {
-            "count": count,
-            "head": head,
-            "time": _now().isoformat(),
-        }
-        use = signer or self.checkpoint_signer
-        if use is not None:
-            checkpoint["signature"] = use.sign(checkpoint_message(checkpoint))
-            checkpoint["key_id"] = use.key_id
-        with target.open("a", encoding="utf-8") as stream:
-            stream.write(json.dumps(checkpoint, sort_keys=True) + "\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        return checkpoint
-
     # --- cases (rows only; app.workflows.cases holds the rules) --------------------------------
 
     def insert_case(self, reference: str, *, keep_photos: bool, tags: Sequence[str]) -> bool:
@@ -505,7 +466,7 @@ class Store:
         with self._lock:
             cursor = self._db.execute(
                 "SELECT reference, state, tags, keep_photos, created_at, updated_at, closed_at, "
-                f"photos_erased_at FROM cases {where}",
+                f"photos_erased_at, assignee, assigned_at FROM cases {where}",
                 tuple(args),
             )
             names = [d[0] for d in cursor.description]
@@ -533,6 +494,30 @@ class Store:
                 (*values.values(), reference),
             )
 
+    def claim_case(self, reference: str) -> tuple[bool, str | None]:
+        # BEGIN IMMEDIATE already serialises writers to this file: no row lock needed.
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT assignee FROM cases WHERE reference=?", (reference,)
+            ).fetchone()
+            if row is None:
+                return False, None
+            if row[0] not in (None, self._operator):
+                return False, str(row[0])
+            db.execute(
+                "UPDATE cases SET assignee=?, assigned_at=? WHERE reference=?",
+                (self._operator, _now().isoformat(), reference),
+            )
+        return True, self._operator
+
+    def release_case(self, reference: str) -> bool:
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE cases SET assignee=NULL, assigned_at=NULL WHERE reference=? AND assignee=?",
+                (reference, self._operator),
+            )
+        return cursor.rowcount == 1
+
     def add_case_item(
         self,
         reference: str,
@@ -549,7 +534,7 @@ class Store:
                     reference,
                     kind,
                     _now().isoformat(),
-                    _os_user(),
+                    self._operator,
                     parent_id,
                     json.dumps(dict(payload), sort_keys=True),
                 ),
@@ -611,10 +596,6 @@ class Store:
             # secure_delete zeroes the freed pages; truncating the WAL drops its old frames.
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return int(cursor.rowcount)
-
-    def audit_rows_naming(self, target: str) -> list[AuditChainRow]:
-        """Audit rows whose targets include exactly `target` (e.g. "case:REF"), oldest first."""
-        return [r for r in self.audit_chain_rows() if target in r.entry.targets]
 
     def get_meta(self, key: str) -> str | None:
         with self._lock:
@@ -703,132 +684,7 @@ def _session(row: Sequence[str]) -> SessionRecord:
     )
 
 
-CASES_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cases (
-    reference TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    tags TEXT NOT NULL DEFAULT '[]',
-    keep_photos INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    closed_at TEXT,
-    photos_erased_at TEXT
-);
-CREATE TABLE IF NOT EXISTS case_items (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    reference TEXT NOT NULL REFERENCES cases (reference),
-    kind TEXT NOT NULL,
-    time_utc TEXT NOT NULL,
-    operator TEXT NOT NULL,
-    parent_id INTEGER REFERENCES case_items (id),
-    payload TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS case_items_by_case ON case_items (reference, id);
-CREATE TABLE IF NOT EXISTS case_photos (
-    reference TEXT NOT NULL REFERENCES cases (reference),
-    fingerprint TEXT NOT NULL,
-    role TEXT NOT NULL,
-    media_type TEXT NOT NULL,
-    nonce BLOB NOT NULL,
-    ciphertext BLOB NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (reference, fingerprint)
-);
-"""
-
-# --- audit chain: canonical encoding ------------------------------------------------------------
-
-GENESIS_HASH = "0" * 64
-CHECKPOINT_FILE_NAME = "audit-checkpoints.jsonl"
-TRIGGERS_MISSING_OPERATION = "audit.triggers_missing"
-AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
-AUDIT_NO_UPDATE_TRIGGER = (
-    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
-    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
-)
 _AUDIT_COLUMNS = "time_utc, os_user, provider, profile, operation, targets, outcome, request_id"
-
-
-@dataclass(frozen=True, slots=True)
-class AuditChainRow:
-    entry_id: int
-    entry: AuditEntry
-    prev_hash: str | None
-    hash: str | None
-
-
-class CheckpointSigner(Protocol):
-    """Signs checkpoint messages (HMAC-SHA256 under a key from the keyring)."""
-
-    @property
-    def key_id(self) -> str: ...
-
-    def sign(self, message: bytes) -> str: ...
-
-    def verify(self, message: bytes, signature: str) -> bool: ...
-
-
-class HmacCheckpointSigner:
-    def __init__(self, key: bytes) -> None:
-        self._key = key
-
-    @property
-    def key_id(self) -> str:
-        # Names the key without revealing it, so a verifier can say which key signed.
-        return (
-            "hmac-sha256:" + hashlib.sha256(b"facedesk-checkpoint-key" + self._key).hexdigest()[:16]
-        )
-
-    def sign(self, message: bytes) -> str:
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
-
-    def verify(self, message: bytes, signature: str) -> bool:
-        return hmac.compare_digest(self.sign(message), signature)
-
-
-def canonical_audit_encoding(entry_id: int, entry: AuditEntry, prev_hash: str) -> bytes:
-    """Sorted-key compact UTF-8 JSON of the entry, its id and the previous hash."""
-    document = {
-        "id": entry_id,
-        "time_utc": entry.time_utc.isoformat(),
-        "os_user": entry.os_user,
-        "provider": entry.provider,
-        "profile": entry.profile,
-        "operation": entry.operation,
-        "targets": list(entry.targets),
-        "outcome": entry.outcome,
-        "request_id": entry.request_id,
-        "prev_hash": prev_hash,
-    }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def audit_entry_hash(entry_id: int, entry: AuditEntry, prev_hash: str) -> str:
-    return hashlib.sha256(canonical_audit_encoding(entry_id, entry, prev_hash)).hexdigest()
-
-
-def checkpoint_message(checkpoint: Mapping[str, object]) -> bytes:
-    """The signed part of a checkpoint: count, head and time."""
-    signed = {k: checkpoint[k] for k in ("count", "head", "time")}
-    return json.dumps(signed, sort_keys=True, separators=(",", ":")).encode()
-
-
-def read_checkpoints(path: Path) -> list[dict[str, object]]:
-    """Checkpoints in file order; a line that is not a JSON object is kept as {"invalid": line}."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    result: list[dict[str, object]] = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError:
-            value = None
-        result.append(value if isinstance(value, dict) else {"invalid": line})
-    return result
 
 
 def _audit_entry(row: Sequence[str]) -> AuditEntry:

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 # Qt offscreen + X11 (xcb) runtime libraries, Xvfb for screenshots, venv support
 # (ECOSYSTEM.md §2.2), what PyInstaller needs to freeze the app (binutils, libpython), and
-# poppler-utils, with which the tests read the evidence report back as text.
+# poppler-utils, with which the tests read the evidence report back as text, and PostgreSQL,
+# whose initdb/pg_ctl the team-store tests use to start a throwaway cluster (no service needed).
 APT_PACKAGES=(
   python3-venv
   libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
@@ -15,6 +16,7 @@ APT_PACKAGES=(
   libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 libxcb-xkb1
   binutils libpython3.11
   poppler-utils
+  postgresql
 )
 
 install_os_packages() {

@@ -19,12 +19,15 @@ for _variable, _folder in (
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 os.environ.setdefault("LANG", "C.UTF-8")
 
-from pathlib import Path  # noqa: E402 (after the environment above)
+import itertools  # noqa: E402 (after the environment above)
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
 from app.paths import AppPaths  # noqa: E402
 from app.secrets import MemorySecretStore  # noqa: E402
+from tests.pg_cluster import PgCluster  # noqa: E402
 
 
 @pytest.fixture
@@ -41,3 +44,32 @@ def app_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
 @pytest.fixture
 def memory_secrets() -> MemorySecretStore:
     return MemorySecretStore()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One throwaway PostgreSQL cluster for the run; each test makes its own database in it.
+
+    Skips (saying why) only where the PostgreSQL binaries are absent; under CI, whose bootstrap
+    installs them, their absence is a failure instead.
+    """
+    from tests.pg_cluster import pg_bin, start_cluster
+
+    if pg_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have PostgreSQL (scripts/bootstrap.sh installs `postgresql`)")
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+_database_counter = itertools.count(1)
+
+
+@pytest.fixture
+def team_database(pg_cluster: PgCluster) -> str:
+    """A fresh database of the shared cluster, owned by the superuser, schema not yet made."""
+    return pg_cluster.create_database(f"team_{os.getpid()}_{next(_database_counter)}")

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "case": ("app.cli.case", "cases: new, list, show, note, decide, export an evidence report"),
     "batch": ("app.cli.batch", "1:N search, face match or session lookup over a folder, resumable"),
     "inspect": ("app.cli.inspect", "image forensics: hidden metadata, edits, re-saves, ELA"),
+    "db": ("app.cli.db", "the team store: upgrade its schema (owner), status, keep a password"),
 }
 
 

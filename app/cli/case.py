@@ -66,6 +66,8 @@ def _parser() -> Parser:
         ("close", "close a case"),
         ("reopen", "reopen a closed case"),
         ("erase", "erase a case's photos and its key"),
+        ("assign", "assign a case to yourself (others then see it read-only)"),
+        ("release", "give a case you hold back to the team"),
     ):
         sub.add_parser(name, help=text).add_argument("reference")
     export = sub.add_parser("export", help="write DIR/REF.pdf and DIR/REF.json")
@@ -136,8 +138,10 @@ def _run(book: Any, args: argparse.Namespace, out: TextIO) -> int:
                 out.write(json.dumps(_case_summary(case)) + "\n")
             else:
                 tags = ", ".join(case.tags)
+                holder = case.assignee or "-"
                 out.write(
-                    f"{case.reference}  {case.state.value:<8} {case.created_at:%Y-%m-%d}  {tags}\n"
+                    f"{case.reference}  {case.state.value:<8} {case.created_at:%Y-%m-%d}  "
+                    f"{holder:<12} {tags}\n"
                 )
     elif action == "show":
         _show(book, args.reference, as_json=args.json, out=out)
@@ -158,6 +162,12 @@ def _run(book: Any, args: argparse.Namespace, out: TextIO) -> int:
     elif action in ("close", "reopen"):
         case = getattr(book, action)(args.reference)
         out.write(f"{case.reference} is {case.state.value}\n")
+    elif action == "assign":
+        case = book.assign_to_me(args.reference)
+        out.write(f"{case.reference} is assigned to {case.assignee}\n")
+    elif action == "release":
+        case = book.release(args.reference)
+        out.write(f"{case.reference} is released to the team\n")
     elif action == "erase":
         removed = book.erase_photos(args.reference)
         out.write(f"erased {removed} photos and the case key of {args.reference.upper()}\n")
@@ -187,6 +197,7 @@ def _case_summary(case: Any) -> dict[str, Any]:
         "created_at": case.created_at.isoformat(),
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,
         "photos_note": case.photos_note,
+        "assignee": case.assignee,
     }
 
 
@@ -205,6 +216,8 @@ def _show(book: Any, reference: str, *, as_json: bool, out: TextIO) -> None:
         return
     case = document["case"]
     out.write(f"{case['reference']}  state {case['state']}  tags {', '.join(case['tags'])}\n")
+    if case.get("assignee"):
+        out.write(f"  assigned to {case['assignee']}\n")
     if case["photos_note"]:
         out.write(f"  {case['photos_note']}\n")
     for pair in document["image_pairs"]:
@@ -212,7 +225,8 @@ def _show(book: Any, reference: str, *, as_json: bool, out: TextIO) -> None:
     for run in document["vendor_runs"]:
         score = "" if run["score"] is None else f" score {run['score']:g} ({run['scale']})"
         out.write(
-            f"  run     {run['time']}  {run['vendor']} {run['operation']} {run['outcome']}"
+            f"  run     {run['time']}  {run['operator'] or '-'}  {run['vendor']} "
+            f"{run['operation']} {run['outcome']}"
             f" verdict {run['verdict'] or '-'}{score} request {run['request_id'] or '-'}\n"
         )
     for note in document["notes"]:

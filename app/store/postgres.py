@@ -317,6 +317,9 @@ class PostgresStore(Store):
 
     @property
     def operator(self) -> str:
+        """The database's `session_user` (connecting first if needed): who the entries name."""
+        if not self._session_user:
+            self.ping()
         return self._session_user
 
     @property
@@ -630,10 +633,12 @@ class PostgresStore(Store):
             )
             row = cursor.fetchone()
             if row is None:
-                # Locked right now by someone else's claim (or gone): see who won.
+                # Locked right now by someone else's claim (or gone): see who holds it as
+                # committed; that claim wins, unless it was this same login's.
                 cursor.execute("SELECT assignee FROM cases WHERE reference=%s", (reference,))
                 other = cursor.fetchone()
-                return False, (str(other[0]) if other and other[0] else None)
+                holder = str(other[0]) if other and other[0] else None
+                return holder == self._session_user, holder
             if row[0] is not None and row[0] != self._session_user:
                 return False, str(row[0])
             cursor.execute(

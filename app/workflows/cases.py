@@ -103,6 +103,10 @@ class Case:
     keeps_photos: bool
     photos_erased_at: datetime | None
     photos_note: str = ""
+    # Who has the case (a team store's database login, or this workstation's user); None when
+    # nobody has claimed it. A case assigned to someone else is read-only for everyone else.
+    assignee: str | None = None
+    assigned_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +135,7 @@ class VendorRun:
     scale: str | None = None
     threshold: str | None = None
     headline: str | None = None
+    operator: str = ""  # who ran it: the audit entry's operator (a team store's login)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +275,7 @@ class CaseBook:
 
     def set_tags(self, reference: str, tags: Sequence[str]) -> Case:
         case = self.get(reference)
+        self._require_not_someone_elses(case)
         cleaned = _clean_tags(tags)
         self.store.update_case(case.reference, tags=cleaned)
         self._audit(case.reference, "case.tags", outcome="succeeded", extra=cleaned)
@@ -277,6 +283,7 @@ class CaseBook:
 
     def set_keep_photos(self, reference: str, keep: bool) -> Case:
         case = self.get(reference)
+        self._require_not_someone_elses(case)
         self.store.update_case(case.reference, keep_photos=int(keep))
         if not keep:
             self.erase_photos(case.reference, reason="photos switched off for this case")
@@ -285,14 +292,19 @@ class CaseBook:
 
     def close(self, reference: str) -> Case:
         case = self.get(reference)
+        self._require_not_someone_elses(case)
         self.store.update_case(
             case.reference, state=CaseState.CLOSED.value, closed_at=_now().isoformat()
         )
+        if case.assignee is not None:
+            # A closed case is nobody's work any more (and retention may erase its photos).
+            self.store.release_case(case.reference)
         self._audit(case.reference, "case.close", outcome="succeeded")
         return self.get(case.reference)
 
     def reopen(self, reference: str) -> Case:
         case = self.get(reference)
+        self._require_not_someone_elses(case)
         state = CaseState.DECIDED if self.case_file(case.reference).decisions else CaseState.OPEN
         self.store.update_case(case.reference, state=state.value, closed_at=None)
         self._audit(case.reference, "case.reopen", outcome="succeeded")
@@ -532,7 +544,54 @@ class CaseBook:
         case = self.get(reference)
         if case.state is CaseState.CLOSED:
             raise CaseError(f"{case.reference} is closed; reopen it to add to it.")
+        self._require_not_someone_elses(case)
         return case
+
+    def _require_not_someone_elses(self, case: Case) -> None:
+        if case.assignee is not None and case.assignee != self.store.operator:
+            raise CaseError(
+                f"{case.reference} is assigned to {case.assignee}; it is read-only for you "
+                f"until {case.assignee} releases it."
+            )
+
+    # --- assignment (shared work in a team store) ----------------------------------------------
+
+    @property
+    def operator(self) -> str:
+        """Who this book acts as: the database login of a team store, else the OS user."""
+        return self.store.operator
+
+    def read_only_reason(self, case: Case) -> str | None:
+        """Why this operator cannot add runs, notes or decisions to `case`; None when they can."""
+        if case.state is CaseState.CLOSED:
+            return f"{case.reference} is closed; reopen it to add to it."
+        if case.assignee is not None and case.assignee != self.operator:
+            return f"Assigned to {case.assignee}: read-only for you."
+        return None
+
+    def assign_to_me(self, reference: str) -> Case:
+        """Claim a case for this operator; CaseError naming the holder when someone else has it.
+
+        The claim is one row lock (`SELECT … FOR UPDATE SKIP LOCKED` on a team store), so two
+        reviewers pressing "Assign to me" at once never both get it.
+        """
+        case = self.get(reference)
+        claimed, holder = self.store.claim_case(case.reference)
+        if not claimed:
+            self._audit(case.reference, "case.assign", outcome="refused")
+            who = holder or "another reviewer"
+            raise CaseError(f"{case.reference} is assigned to {who}; ask them to release it.")
+        self._audit(case.reference, "case.assign", outcome="succeeded")
+        return self.get(case.reference)
+
+    def release(self, reference: str) -> Case:
+        """Give a case this operator holds back to the team."""
+        case = self.get(reference)
+        if not self.store.release_case(case.reference):
+            who = case.assignee or "nobody"
+            raise CaseError(f"{case.reference} is not yours to release (assigned to {who}).")
+        self._audit(case.reference, "case.release", outcome="succeeded")
+        return self.get(case.reference)
 
     def _photo_key(self, reference: str, *, create: bool) -> bytes | None:
         stored = self.secrets.get(_key_scope(reference), "photo_key")
@@ -555,6 +614,8 @@ class CaseBook:
             closed_at=_time(row["closed_at"]) if row["closed_at"] else None,
             keeps_photos=keeps,
             photos_erased_at=_time(row["photos_erased_at"]) if row["photos_erased_at"] else None,
+            assignee=str(row["assignee"]) if row.get("assignee") else None,
+            assigned_at=_time(row["assigned_at"]) if row.get("assigned_at") else None,
         )
         if not self.photos_possible:
             return replace(case, photos_note=NO_KEYRING_NOTE)
@@ -647,6 +708,7 @@ def _runs(
             request_id=entry.request_id,
             audit_id=row.entry_id,
             audit_hash=row.hash,
+            operator=entry.os_user,
         )
         runs.append(_with_result(run, recorded))
     unmatched += [({"time_utc": None}, p) for e, p in by_entry.items() if e not in used]
@@ -659,6 +721,7 @@ def _runs(
             operation=str(payload.get("operation", "")),
             outcome="recorded (no audit entry names this case)",
             request_id=_opt_str(payload.get("request_id")),
+            operator=str(item.get("operator") or ""),
         )
         runs.append(_with_result(run, payload))
     return tuple(sorted(runs, key=lambda r: r.time_utc))

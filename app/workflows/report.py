@@ -62,6 +62,7 @@ def report_document(
             "created_at": case.created_at.isoformat(),
             "closed_at": case.closed_at.isoformat() if case.closed_at else None,
             "photos_note": case.photos_note,
+            "assignee": case.assignee,
         },
         "image_pairs": [
             {
@@ -85,6 +86,7 @@ def report_document(
         "vendor_runs": [
             {
                 "time": r.time_utc.isoformat(),
+                "operator": r.operator,
                 "vendor": r.vendor,
                 "profile": r.profile,
                 "operation": r.operation,

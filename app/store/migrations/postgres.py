@@ -187,18 +187,36 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION facedesk_case_item_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    holder TEXT;
 BEGIN
+    SELECT assignee INTO holder FROM cases WHERE reference = NEW.reference;
+    IF holder IS NOT NULL AND holder <> session_user THEN
+        RAISE EXCEPTION 'case % is assigned to %; it is read-only for %',
+            NEW.reference, holder, session_user USING ERRCODE = 'insufficient_privilege';
+    END IF;
     NEW.operator := session_user;
     PERFORM pg_notify('{NOTIFY_CHANNEL}',
         json_build_object('table', 'cases', 'case', NEW.reference)::text);
     RETURN NEW;
 END $$;
 
--- Nobody assigns a case to someone else: a claim names the claimant, set by the database.
+-- Shared work: a case someone holds is read-only for everyone else, and nobody assigns a case
+-- to someone else; the claimant is set by the database. Only the holder releases it.
 CREATE OR REPLACE FUNCTION facedesk_case_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND NEW.assignee IS DISTINCT FROM OLD.assignee
-       AND NEW.assignee IS NOT NULL AND NEW.assignee <> session_user THEN
+    IF TG_OP = 'UPDATE' THEN
+        IF OLD.assignee IS NOT NULL AND OLD.assignee <> session_user THEN
+            RAISE EXCEPTION 'case % is assigned to %; it is read-only for %',
+                OLD.reference, OLD.assignee, session_user
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF NEW.assignee IS DISTINCT FROM OLD.assignee
+           AND NEW.assignee IS NOT NULL AND NEW.assignee <> session_user THEN
+            RAISE EXCEPTION 'a case can only be assigned to oneself'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    ELSIF NEW.assignee IS NOT NULL AND NEW.assignee <> session_user THEN
         RAISE EXCEPTION 'a case can only be assigned to oneself'
             USING ERRCODE = 'insufficient_privilege';
     END IF;

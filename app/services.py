@@ -40,7 +40,7 @@ from app.paths import AppPaths
 from app.providers.base import ProviderContext
 from app.sandbox import IN_PROCESS_ORIGIN
 from app.settings import SANDBOX, ConnectionProfile, Settings, SettingsStore
-from app.store import CheckpointSigner, Store, open_store
+from app.store import ChangeSubscription, CheckpointSigner, Store, StoreChange, open_store
 from app.workflows.audit import VerifyResult
 from app.workflows.audit import verify as verify_audit
 from app.workflows.cases import CaseBook, case_target
@@ -744,6 +744,57 @@ class VerificationService:
     def case_book(self) -> CaseBook:
         """Cases over this service's store and keyring (blocking: call via to_thread)."""
         return CaseBook(self.store, self._secrets)
+
+    # --- team store: where the store is, whether it answers, changes from other workstations ---
+
+    @property
+    def store_is_shared(self) -> bool:
+        """Whether the store is a team store other workstations write to (PostgreSQL)."""
+        return self.store.backend == "postgresql"
+
+    def store_description(self) -> str:
+        """Where cases, the registry and the audit trail live, for the window (no password)."""
+        where = getattr(self.store, "where", "")
+        if self.store_is_shared:
+            return f"team store {where}"
+        return "this workstation's own store"
+
+    async def check_store(self) -> None:
+        """Connect (or reconnect) to the store now; raises StoreError saying what is wrong."""
+        await asyncio.to_thread(self.store.ping)
+
+    def watch_store(self, on_change: Callable[[StoreChange], None]) -> ChangeSubscription | None:
+        """Call `on_change` (from a worker thread) when another workstation changes the store.
+
+        None for a workstation's own SQLite store, which nobody else writes.
+        """
+        return self.store.listen(on_change)
+
+    async def set_team_store_url(self, url: str) -> str:
+        """Save Settings › Team store (used from the next start); its password to the keyring.
+
+        An empty URL returns to this workstation's own store. Returns the URL as saved, which
+        never holds a password: settings.toml is a file, and secrets never reach files.
+        """
+        from dataclasses import replace
+
+        from app.store import TEAM_STORE_SECRET_SCOPE, StoreError, is_database_url, redact_url
+        from app.store.postgres import secret_field, without_password
+
+        url = url.strip()
+        if url and not is_database_url(url):
+            raise StoreError(
+                f"A team store is a postgresql://USER@HOST:PORT/DATABASE URL; {redact_url(url)!r} "
+                "is not one. Leave it empty to use this workstation's own store."
+            )
+        saved, password = without_password(url) if url else ("", None)
+        if password:
+            await asyncio.to_thread(
+                self._secrets.set, TEAM_STORE_SECRET_SCOPE, secret_field(saved), password
+            )
+        self._settings = replace(self._settings, team_store_url=saved)
+        await asyncio.to_thread(self._settings_store.save, self._settings)
+        return saved
 
     def _record_case_run(
         self, case: str, provider: str, operation: str, result: CheckResult, audit_id: int

@@ -150,3 +150,21 @@ def start_cluster() -> PgCluster:
         shutil.rmtree(root, ignore_errors=True)
         raise RuntimeError(f"the test cluster did not start: {exc.stderr}{log}") from exc
     return PgCluster(root=root, port=port, bin=binaries)
+
+
+REVIEWER_PASSWORDS = {"alice": "alice-store-secret-1", "bob": "bob-store-secret-2"}
+
+
+def make_team(cluster: PgCluster, database: str) -> dict[str, str]:
+    """The schema made by its owner in `database`, and alice and bob as reviewers: their URLs."""
+    from app.store.postgres import PostgresStore
+
+    owner = PostgresStore(cluster.url(database=database), check_schema=False)
+    owner.upgrade()
+    owner.close(checkpoint=False)
+    urls = {}
+    for name, password in REVIEWER_PASSWORDS.items():
+        cluster.create_login(name, password)
+        cluster.psql(f"GRANT facedesk_reviewer TO {name}")
+        urls[name] = cluster.url(name, password, database=database)
+    return urls

@@ -156,6 +156,7 @@ async def _warm_up(service: Any, window: Any) -> None:
     await asyncio.sleep(0.05)  # let the window paint first
     for warning in await service.warm_up():
         window.presenter.info(warning, severity="warning")
+    window.team_store.start()  # a team store: is it there, and listen for others' changes
     window.show_audit_check(await service.run_startup_checks())
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication
@@ -125,7 +125,14 @@ class MainWindow(QMainWindow):
         self.banner = StatusBanner()
         layout.addWidget(self.banner)
         self.presenter = ErrorPresenter(self.banner, Path(log_path) if log_path else None)
-        self.tasks = TaskRunner(on_error=self.presenter.show, parent=self)
+        self.tasks = TaskRunner(on_error=self._on_task_error, parent=self)
+        # --- team store: outage banner and live refresh (ui/team_store.py) ---
+        from ui.team_store import TeamStoreWatch
+
+        self.store_banner = StatusBanner()
+        layout.addWidget(self.store_banner)
+        self.team_store = TeamStoreWatch(service, self.tasks, self.store_banner)
+        # --- end of team store ---
         self.tasks.failed.connect(self.presenter.task_failed)
         self.tasks.succeeded.connect(self.presenter.task_succeeded)
         self.tabs = QTabWidget()
@@ -172,6 +179,10 @@ class MainWindow(QMainWindow):
             self.show_audit_check(service.audit_check)
         self._restore_geometry()
 
+    def _on_task_error(self, exc: BaseException, retry: Callable[[], None] | None = None) -> None:
+        self.team_store.on_error(exc)
+        self.presenter.show(exc, retry)
+
     def show_audit_check(self, check: VerifyResult) -> None:
         """A red banner when the start-up verification of the audit trail failed."""
         if not check.ok:
@@ -206,6 +217,9 @@ class MainWindow(QMainWindow):
         registry_action = QAction("&Session registry…", self)
         registry_action.triggered.connect(self.open_registry)
         tools_menu.addAction(registry_action)
+        team_action = QAction("&Team store…", self)
+        team_action.triggered.connect(self.open_team_store)
+        tools_menu.addAction(team_action)
         self.help_menu = self.menuBar().addMenu("&Help")
         shortcuts_action = QAction("&Keyboard shortcuts", self)
         shortcuts_action.triggered.connect(self.show_shortcuts)
@@ -232,7 +246,16 @@ class MainWindow(QMainWindow):
         from ui.dialogs.audit_dialog import AuditDialog
 
         dialog = AuditDialog(self.service, self.tasks, self)
+        self.team_store.changed.connect(dialog.refresh)
         dialog.open()
+
+    def open_team_store(self) -> QDialog:
+        from ui.team_store import TeamStoreDialog
+
+        dialog = TeamStoreDialog(self.service, self.tasks, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def open_cases(self) -> QDialog:
         from ui.dialogs.case_dialog import CaseDialog
@@ -240,6 +263,7 @@ class MainWindow(QMainWindow):
         dialog = CaseDialog(
             self.service, self.tasks, self.set_active_case, self.current_pair, parent=self
         )
+        self.team_store.changed.connect(dialog.on_store_changed)
         dialog.open()
         return dialog
 
@@ -343,6 +367,7 @@ class MainWindow(QMainWindow):
         from ui.clipboard import wipe_now
 
         wipe_now()  # a concealed copy does not outlive the window
+        self.team_store.stop()
         if self._on_result_shown in RESULT_LISTENERS:
             RESULT_LISTENERS.remove(self._on_result_shown)
         state = QSettings()

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -81,6 +81,23 @@ def secret_field(url: str) -> str:
     return (
         f"password:{unquote(parts.username or '')}@{parts.hostname or ''}:{parts.port or 5432}"
         f"{parts.path or '/'}"
+    )
+
+
+def without_password(url: str) -> tuple[str, str | None]:
+    """(the URL with its password taken out, that password or None)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url, None
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal goes back in brackets
+        host = f"[{host}]"
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = parts.username or ""
+    netloc = f"{user}@{host}" if user else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), unquote(
+        parts.password
     )
 
 
@@ -155,6 +172,7 @@ class PostgresStore(Store):
         if conn is None or conn.closed or conn.broken:
             if conn is not None:
                 log.warning("team store connection lost; reconnecting to %s", self._where)
+                self._drop()
             conn = self.connect_raw()
             row = conn.execute("SELECT session_user").fetchone()
             self._session_user = str(row[0]) if row else ""

@@ -21,21 +21,16 @@ from app.store import postgres as postgres_module
 from app.store.postgres import PostgresStore, secret_field
 from app.workflows.audit import verify
 from app.workflows.cases import CaseBook, CaseError
-from tests.pg_cluster import PgCluster
+from tests.pg_cluster import REVIEWER_PASSWORDS, PgCluster, make_team
 
-ALICE_PASSWORD = "alice-store-secret-1"
-BOB_PASSWORD = "bob-store-secret-2"
+ALICE_PASSWORD = REVIEWER_PASSWORDS["alice"]
+BOB_PASSWORD = REVIEWER_PASSWORDS["bob"]
 
 
 @pytest.fixture
 def team(pg_cluster: PgCluster, team_database: str) -> tuple[PgCluster, str]:
     """A database with the schema made by its owner, and logins alice and bob as reviewers."""
-    owner = PostgresStore(pg_cluster.url(database=team_database), check_schema=False)
-    owner.upgrade()
-    owner.close(checkpoint=False)
-    for name, password in (("alice", ALICE_PASSWORD), ("bob", BOB_PASSWORD)):
-        pg_cluster.create_login(name, password)
-        pg_cluster.psql(f"GRANT facedesk_reviewer TO {name}")
+    make_team(pg_cluster, team_database)
     return pg_cluster, team_database
 
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services import VerificationService
+from app.store import StoreChange
 from app.workflows.cases import CaseFile, CaseState, Note
 from app.workflows.report import ExportedFile, export_case_report
 from ui.tasks import TaskRunner
@@ -47,6 +48,8 @@ class CaseDialog(QDialog):
         self._on_active_changed = on_active_changed
         self._current_pair = current_pair
         self.case_file: CaseFile | None = None
+        self._read_only_reason: str | None = None
+        self._operator = ""
         self.exported: list[ExportedFile] = []
         self.setWindowTitle("Cases")
         self.resize(980, 640)
@@ -70,12 +73,23 @@ class CaseDialog(QDialog):
         layout.addLayout(left, 1)
 
         right = QVBoxLayout()
+        heading_row = QHBoxLayout()
         self.heading = QLabel("No case open")
         self.heading.setWordWrap(True)
+        # Shared work: claim a case; one held by someone else opens read-only with their name.
+        self.assign_button = QPushButton("Assign to me")
+        self.assign_button.setToolTip("Others see the case read-only until you release it")
+        heading_row.addWidget(self.heading, 1)
+        heading_row.addWidget(self.assign_button)
+        self.read_only_note = QLabel()
+        self.read_only_note.setObjectName("readOnlyNote")
+        self.read_only_note.setWordWrap(True)
+        self.read_only_note.hide()
         self.photos_note = QLabel()
         self.photos_note.setWordWrap(True)
         self.timeline = QTextBrowser()
-        right.addWidget(self.heading)
+        right.addLayout(heading_row)
+        right.addWidget(self.read_only_note)
         right.addWidget(self.photos_note)
         right.addWidget(self.timeline, 1)
         note_row = QHBoxLayout()
@@ -127,6 +141,7 @@ class CaseDialog(QDialog):
         self.attach_button.clicked.connect(self._on_attach)
         self.erase_button.clicked.connect(lambda: self._change(lambda b, r: b.erase_photos(r)))
         self.close_case_button.clicked.connect(lambda: self._change(lambda b, r: b.close(r)))
+        self.assign_button.clicked.connect(self._on_assign)
         self._set_enabled(False)
         self.refresh_list()
 
@@ -166,6 +181,20 @@ class CaseDialog(QDialog):
         self._on_active_changed(active)
         self._show_case(self.case_file)
 
+    def _on_assign(self) -> None:
+        if self.case_file is None:
+            return
+        mine = self.case_file.case.assignee == self._operator
+        self._change(lambda b, r: b.release(r) if mine else b.assign_to_me(r))
+
+    def on_store_changed(self, change: StoreChange) -> None:
+        """Another workstation changed the store: reload the list, and the case if it is shown."""
+        shown = self.case_file.case.reference if self.case_file is not None else None
+        if change.table == "cases" or change.case is None:
+            self.refresh_list()
+        if shown is not None and change.case in (None, shown):
+            self._tasks.start("cases:reload", self._open(shown), label="Refreshing case")
+
     def _on_export_clicked(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export the evidence report into")
         if folder:
@@ -195,7 +224,8 @@ class CaseDialog(QDialog):
         self.case_list.clear()
         for case in cases:
             tags = f"  [{', '.join(case.tags)}]" if case.tags else ""
-            self.case_list.addItem(f"{case.reference}  {case.state.value}{tags}")
+            holder = f"  · {case.assignee}" if case.assignee else ""
+            self.case_list.addItem(f"{case.reference}  {case.state.value}{holder}{tags}")
 
     async def _open(self, reference: str) -> None:
         book = self._service.case_book()
@@ -205,7 +235,11 @@ class CaseDialog(QDialog):
                 book.new_case(reference)
             return book.case_file(reference)
 
-        case_file = await asyncio.to_thread(open_or_create)
+        def load() -> tuple[CaseFile, str | None, str]:
+            case_file = open_or_create()
+            return case_file, book.read_only_reason(case_file.case), book.operator
+
+        case_file, self._read_only_reason, self._operator = await asyncio.to_thread(load)
         self._show_case(case_file)
         await self._load_list()
 
@@ -234,6 +268,26 @@ class CaseDialog(QDialog):
         self.active_button.setText("Stop working on this case" if active else "Make active")
         self.timeline.setHtml(timeline_html(case_file))
         self._set_enabled(True)
+        holder = case.assignee
+        self.assign_button.setText(
+            "Release" if holder and holder == self._operator else "Assign to me"
+        )
+        self.assign_button.setEnabled(holder is None or holder == self._operator)
+        reason = self._read_only_reason
+        held_by_other = holder is not None and holder != self._operator
+        self.read_only_note.setText(reason or "")
+        self.read_only_note.setVisible(held_by_other and bool(reason))
+        if held_by_other:
+            # Read-only: reading and exporting stay; adding to the case waits for its holder.
+            for widget in (
+                self.note_button,
+                self.decide_button,
+                self.active_button,
+                self.attach_button,
+                self.erase_button,
+                self.close_case_button,
+            ):
+                widget.setEnabled(False)
 
     def _set_enabled(self, enabled: bool) -> None:
         for widget in (

@@ -84,6 +84,9 @@ class CaseDialog(QDialog):
         self.read_only_note = QLabel()
         self.read_only_note.setObjectName("readOnlyNote")
         self.read_only_note.setWordWrap(True)
+        bold = self.read_only_note.font()
+        bold.setBold(True)
+        self.read_only_note.setFont(bold)
         self.read_only_note.hide()
         self.photos_note = QLabel()
         self.photos_note.setWordWrap(True)
@@ -259,9 +262,10 @@ class CaseDialog(QDialog):
         case = case_file.case
         active = " · active" if self._service.active_case == case.reference else ""
         tags = ", ".join(case.tags) or "no tags"
+        with_holder = f" · with {html.escape(case.assignee)}" if case.assignee else ""
         self.heading.setText(
             f"<b>{html.escape(case.reference)}</b> · {case.state.value} · "
-            f"{html.escape(tags)}{active}"
+            f"{html.escape(tags)}{with_holder}{active}"
         )
         self.photos_note.setText(case.photos_note)
         self.photos_note.setVisible(bool(case.photos_note))
@@ -273,6 +277,11 @@ class CaseDialog(QDialog):
             "Release" if holder and holder == self._operator else "Assign to me"
         )
         self.assign_button.setEnabled(holder is None or holder == self._operator)
+        self.assign_button.setToolTip(
+            f"{holder} has this case; only {holder} can release it"
+            if holder and holder != self._operator
+            else "Others see the case read-only until you release it"
+        )
         reason = self._read_only_reason
         held_by_other = holder is not None and holder != self._operator
         self.read_only_note.setText(reason or "")

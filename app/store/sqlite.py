@@ -75,6 +75,10 @@ AUDIT_COLUMNS = (
 SESSION_FILTER_COLUMNS = ("session_id", "status", "label", "kind")
 
 
+# Fewer matches than this × the rows a page needs: scan and sort them rather than walk the index.
+SPARSE_MATCH_FACTOR = 3
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -95,6 +99,8 @@ class SqliteStore(Store):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        # (provider, needle) -> (connection's total_changes, matching rows) of the last count.
+        self._match_counts: dict[tuple[str | None, str], tuple[int, int]] = {}
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -276,21 +282,40 @@ class SqliteStore(Store):
 
     def count_sessions(self, *, provider: str | None = None, needle: str = "") -> int:
         """How many registry rows match the provider and free-text filter."""
-        where, args = self._session_where(provider, needle.strip())
+        needle = needle.strip()
+        where, args = self._session_where(provider, needle)
         with self._lock:
             row = self._db.execute(f"SELECT count(*) FROM sessions{where}", args).fetchone()
+            # Remembered until the next write, for session_page's choice of plan.
+            self._match_counts[(provider, needle)] = (self._db.total_changes, int(row[0]))
         return int(row[0])
 
     def session_page(
         self, *, provider: str | None = None, needle: str = "", offset: int = 0, limit: int = 200
     ) -> list[SessionRecord]:
-        """One page of matching registry rows, newest first (the order `all_sessions` uses)."""
-        where, args = self._session_where(provider, needle.strip())
-        query = (
-            f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions{where} "
-            "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
-        )
+        """One page of matching registry rows, newest first (the order `all_sessions` uses).
+
+        Walking the time index finds a page quickly when matches are dense, but crosses most of
+        the table when they are rare (100,000 rows, a few hundred matches: ~60 ms). When the
+        count just taken says matches are few, the rows are scanned once and only the matches
+        sorted (`+created_at` keeps the planner off the index): ~20 ms either way.
+        """
+        needle = needle.strip()
+        where, args = self._session_where(provider, needle)
+        order = "created_at DESC, rowid DESC"
         with self._lock:
+            known = self._match_counts.get((provider, needle))
+            if (
+                needle
+                and known is not None
+                and known[0] == self._db.total_changes
+                and known[1] < SPARSE_MATCH_FACTOR * (offset + limit)
+            ):
+                order = "+created_at DESC, rowid DESC"
+            query = (
+                f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions{where} "
+                f"ORDER BY {order} LIMIT ? OFFSET ?"
+            )
             rows = self._db.execute(query, [*args, limit, offset]).fetchall()
         return [_session(r) for r in rows]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.store import Store
@@ -49,3 +50,26 @@ def test_audit_pages_newest_first_per_provider(tmp_path: Path) -> None:
     ]
     assert [e.operation for e in store.audit_page(offset=11, limit=5)] == ["op0"]
     store.close()
+
+
+def test_a_rare_filter_pages_the_same_rows_by_either_plan(tmp_path: Path) -> None:
+    """After a count says matches are few, the page is read by a scan and sort instead of the
+    time index; the rows and their order (ties broken by insertion) must not change."""
+    store = Store(tmp_path / "facedesk.sqlite3")
+    moment = datetime(2026, 3, 1, tzinfo=UTC)
+    for n in range(600):
+        store.upsert_session(
+            provider="glair",
+            profile="Sandbox",
+            session_id=f"sess-{n:04d}",
+            kind="passive",
+            status="created",
+            label="rare" if n % 50 in (0, 1) else "",  # pairs at one time
+            created_at=moment + timedelta(minutes=n // 7),  # runs of equal times
+        )
+    by_index = [r.session_id for r in store.session_page(needle="RARE", offset=2, limit=5)]
+    assert store.count_sessions(needle="RARE") == 24
+    by_scan = [r.session_id for r in store.session_page(needle="RARE", offset=2, limit=5)]
+    assert by_scan == by_index
+    assert by_scan == ["sess-0501", "sess-0500", "sess-0451", "sess-0450", "sess-0401"]
+    store.close(checkpoint=False)

@@ -75,8 +75,8 @@ AUDIT_COLUMNS = (
 SESSION_FILTER_COLUMNS = ("session_id", "status", "label", "kind")
 
 
-# Fewer matches than this × the rows a page needs: scan and sort them rather than walk the index.
-SPARSE_MATCH_FACTOR = 3
+# A filter with at most this many matches is "rare": its rows are then read by rowid.
+SPARSE_MATCHES = 1200
 
 
 def _now() -> datetime:
@@ -99,8 +99,9 @@ class SqliteStore(Store):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        # (provider, needle) -> (connection's total_changes, matching rows) of the last count.
-        self._match_counts: dict[tuple[str | None, str], tuple[int, int]] = {}
+        # (provider, needle) -> (connection's total_changes, rowids of every match), kept by
+        # count_sessions for a filter with few matches (see session_page).
+        self._sparse_matches: dict[tuple[str | None, str], tuple[int, list[int]]] = {}
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -285,9 +286,19 @@ class SqliteStore(Store):
         needle = needle.strip()
         where, args = self._session_where(provider, needle)
         with self._lock:
+            if needle:
+                # One scan that stops early when matches are dense; when they are rare it has
+                # found them all, and session_page reads them by rowid instead of scanning again.
+                found = [
+                    int(r[0])
+                    for r in self._db.execute(
+                        f"SELECT rowid FROM sessions{where} LIMIT ?", [*args, SPARSE_MATCHES + 1]
+                    )
+                ]
+                if len(found) <= SPARSE_MATCHES:
+                    self._sparse_matches[(provider, needle)] = (self._db.total_changes, found)
+                    return len(found)
             row = self._db.execute(f"SELECT count(*) FROM sessions{where}", args).fetchone()
-            # Remembered until the next write, for session_page's choice of plan.
-            self._match_counts[(provider, needle)] = (self._db.total_changes, int(row[0]))
         return int(row[0])
 
     def session_page(
@@ -296,27 +307,27 @@ class SqliteStore(Store):
         """One page of matching registry rows, newest first (the order `all_sessions` uses).
 
         Walking the time index finds a page quickly when matches are dense, but crosses most of
-        the table when they are rare (100,000 rows, a few hundred matches: ~60 ms). When the
-        count just taken says matches are few, the rows are scanned once and only the matches
-        sorted (`+created_at` keeps the planner off the index): ~20 ms either way.
+        the table when they are rare (100,000 rows, a few hundred matches: ~40 ms). When the
+        count just taken found few matches, their rowids are all known and the page is read by
+        rowid (~1 ms); any write in between makes that list stale and the index is used.
         """
         needle = needle.strip()
-        where, args = self._session_where(provider, needle)
-        order = "created_at DESC, rowid DESC"
         with self._lock:
-            known = self._match_counts.get((provider, needle))
-            if (
-                needle
-                and known is not None
-                and known[0] == self._db.total_changes
-                and known[1] < SPARSE_MATCH_FACTOR * (offset + limit)
-            ):
-                order = "+created_at DESC, rowid DESC"
-            query = (
-                f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions{where} "
-                f"ORDER BY {order} LIMIT ? OFFSET ?"
-            )
-            rows = self._db.execute(query, [*args, limit, offset]).fetchall()
+            known = self._sparse_matches.get((provider, needle))
+            if known is not None and known[0] == self._db.total_changes:
+                marks = ",".join("?" * len(known[1])) or "NULL"
+                query = (
+                    f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE rowid IN ({marks}) "
+                    "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
+                )
+                rows = self._db.execute(query, [*known[1], limit, offset]).fetchall()
+            else:
+                where, args = self._session_where(provider, needle)
+                query = (
+                    f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions{where} "
+                    "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
+                )
+                rows = self._db.execute(query, [*args, limit, offset]).fetchall()
         return [_session(r) for r in rows]
 
     # --- audit trail ---------------------------------------------------------------------------

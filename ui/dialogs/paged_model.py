@@ -56,6 +56,9 @@ class PagedTableModel(QAbstractTableModel):
         self._page: PageQuery | None = None
         self._total = 0
         self._pages: OrderedDict[int, list[Any]] = OrderedDict()
+        # A row's cell texts, made once: a repaint asks data() for every visible cell, and
+        # making the texts (local times, normalized statuses) per call was most of a keystroke.
+        self._cell_cache: dict[int, tuple[Any, ...]] = {}
         self._requested: set[int] = set()
         self._generation = 0
         self.editable_column: int | None = None
@@ -83,6 +86,7 @@ class PagedTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._total = total
         self._pages = OrderedDict([(0, first)])
+        self._cell_cache.clear()
         self._requested = set()
         self.endResetModel()
         self.loaded.emit()
@@ -110,7 +114,9 @@ class PagedTableModel(QAbstractTableModel):
             return
         self._pages[page] = rows
         while len(self._pages) > MAX_CACHED_PAGES:
-            self._pages.popitem(last=False)
+            evicted, _ = self._pages.popitem(last=False)
+            self._forget_cells(evicted)
+        self._forget_cells(page)
         if rows:
             first = page * PAGE_SIZE
             last = min(first + len(rows), self._total) - 1
@@ -157,16 +163,24 @@ class PagedTableModel(QAbstractTableModel):
             Qt.ItemDataRole.ToolTipRole,
         ):
             return None
-        item = self.item(index.row())
-        if item is None:
-            return PENDING if role == Qt.ItemDataRole.DisplayRole else None
-        return self._cells(item)[index.column()]
+        row = index.row()
+        cells = self._cell_cache.get(row)
+        if cells is None:
+            item = self.item(row)
+            if item is None:
+                return PENDING if role == Qt.ItemDataRole.DisplayRole else None
+            cells = self._cell_cache[row] = tuple(self._cells(item))
+        return cells[index.column()]
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         flags = super().flags(index)
         if index.isValid() and index.column() == self.editable_column:
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
+
+    def _forget_cells(self, page: int) -> None:
+        for row in range(page * PAGE_SIZE, (page + 1) * PAGE_SIZE):
+            self._cell_cache.pop(row, None)
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         if role != Qt.ItemDataRole.EditRole or index.column() != self.editable_column:
@@ -176,5 +190,6 @@ class PagedTableModel(QAbstractTableModel):
             return False
         page_number, offset = divmod(index.row(), PAGE_SIZE)
         self._pages[page_number][offset] = self.on_edit(item, str(value))
+        self._cell_cache.pop(index.row(), None)
         self.dataChanged.emit(index, index)
         return True

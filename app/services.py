@@ -40,7 +40,14 @@ from app.paths import AppPaths
 from app.providers.base import ProviderContext
 from app.sandbox import IN_PROCESS_ORIGIN
 from app.settings import SANDBOX, ConnectionProfile, Settings, SettingsStore
-from app.store import ChangeSubscription, CheckpointSigner, Store, StoreChange, open_store
+from app.store import (
+    ChangeSubscription,
+    CheckpointSigner,
+    Store,
+    StoreChange,
+    StoreUnavailable,
+    open_store,
+)
 from app.workflows.audit import VerifyResult
 from app.workflows.audit import verify as verify_audit
 from app.workflows.cases import CaseBook, case_target
@@ -706,10 +713,22 @@ class VerificationService:
                 if case is not None:
                     stored.append(case_target(case))
         outcome = getattr(result, "audit_outcome", None)
-        entry_id = await write(
-            outcome if isinstance(outcome, str) else "succeeded",
-            getattr(result, "request_id", None),
-        )
+        request_id = getattr(result, "request_id", None)
+        try:
+            entry_id = await write(outcome if isinstance(outcome, str) else "succeeded", request_id)
+        except StoreUnavailable:
+            # The vendor did it, the trail cannot say so: the result is not shown as done, and
+            # the operator is told exactly that (the attempt entry is already in the trail).
+            raise StoreUnavailable(
+                f"{operation.capitalize()} reached the vendor"
+                + (f" (request id {request_id})" if request_id else "")
+                + f", but its outcome could not be written to the audit trail: the "
+                f"{self.store_description()} cannot be reached. The attempt is recorded; check "
+                "the outcome at the vendor before repeating it.",
+                provider=provider_id,
+                operation=operation,
+                request_id=request_id if isinstance(request_id, str) else None,
+            ) from None
         if case is not None and isinstance(result, CheckResult):
             await asyncio.to_thread(
                 self._record_case_run, case, provider, operation, result, entry_id

@@ -4,12 +4,15 @@ concurrency, assignment, schema versions, passwords, faults and the change feed.
 from __future__ import annotations
 
 import threading
+import types
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from app.paths import AppPaths
 from app.secrets import MemorySecretStore
+from app.services import open_service
 from app.store import (
     TEAM_STORE_SECRET_SCOPE,
     StoreChange,
@@ -321,3 +324,29 @@ def test_other_workstations_changes_arrive_without_polling(
     listener.stop()
     alice.close(checkpoint=False)
     bob.close(checkpoint=False)
+
+
+async def test_an_outcome_the_trail_cannot_take_is_not_reported_as_done(
+    team: tuple[PgCluster, str],
+    app_paths: AppPaths,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cluster, database = team
+    monkeypatch.setenv(
+        "FACEDESK_DATABASE_URL", cluster.url("alice", ALICE_PASSWORD, database=database)
+    )
+
+    async def vendor_call_while_the_store_goes_away() -> object:
+        cluster.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename='alice'")
+        return types.SimpleNamespace(request_id="req-777")
+
+    async with open_service(app_paths, secrets=MemorySecretStore()) as service:
+        with pytest.raises(StoreUnavailable) as lost:
+            await service.audited(
+                "glair", "delete session", ["sess-1"], vendor_call_while_the_store_goes_away
+            )
+        message = lost.value.user_message
+        assert message.startswith("Delete session reached the vendor (request id req-777)")
+        assert "check the outcome at the vendor before repeating it" in message
+        outcomes = [r.entry.outcome for r in service.store.audit_chain_rows()]
+        assert outcomes == ["attempt"]  # the attempt is there; no outcome was invented

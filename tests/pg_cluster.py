@@ -75,10 +75,13 @@ class PgCluster:
         return name
 
     def create_login(self, name: str, password: str) -> None:
+        """A login role with this password. Roles are cluster-wide and the cluster is shared by
+        the whole run, so an existing role gets its password reset to the one asked for."""
         self.psql(
             f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN "
-            f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}'; END IF; END $$"
+            f"CREATE ROLE \"{name}\" LOGIN; END IF; END $$"
         )
+        self.psql(f"ALTER ROLE \"{name}\" LOGIN PASSWORD '{password}'")
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.SubprocessError, OSError):

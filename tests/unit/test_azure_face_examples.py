@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.models.azure_face import SessionKind
-from app.providers.azure_face import (
+from app.vendors.azure_face.client import (
     _BY_CODE,
     _BY_STATUS,
     error_for,
@@ -19,6 +18,7 @@ from app.providers.azure_face import (
     parse_preview_create,
     verify_result,
 )
+from app.vendors.azure_face.types import SessionKind
 from tests.shared_specs import azure_face_specs
 
 EXAMPLES = azure_face_specs() / "examples"

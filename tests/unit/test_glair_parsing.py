@@ -17,8 +17,8 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.models.glair import GESTURES, SessionKind, SessionStatus, describe_gesture
-from app.providers import glair
+from app.vendors.glair import client as glair
+from app.vendors.glair.types import GESTURES, SessionKind, SessionStatus, describe_gesture
 
 
 def test_sid_is_the_last_path_segment() -> None:

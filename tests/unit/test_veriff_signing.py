@@ -8,14 +8,19 @@ import httpx
 import pytest
 
 from app.domain import Verdict
-from app.models.veriff import REASON_CODES, VeriffDecision, VeriffSessionRequest, reason_words
-from app.providers.veriff import (
+from app.vendors.veriff.client import (
     VeriffAuth,
     VeriffProvider,
     quota_from_events,
     response_signature_ok,
     sign,
     signed_message,
+)
+from app.vendors.veriff.types import (
+    REASON_CODES,
+    VeriffDecision,
+    VeriffSessionRequest,
+    reason_words,
 )
 
 VECTOR_SECRET = "abcdef12-abcd-abcd-abcd-abcdef012345"
@@ -120,7 +125,7 @@ def test_decision_words() -> None:
 
 def test_every_mapped_error_says_what_to_do() -> None:
     """Each message says what happened and what to do (here: an instruction is present)."""
-    from app.providers.veriff import _CODE_ERRORS, _STATUS_ERRORS, _delete_refusal
+    from app.vendors.veriff.client import _CODE_ERRORS, _STATUS_ERRORS, _delete_refusal
 
     actions = (
         "Check", "Choose", "Try", "Ask", "Create", "Load", "Paste", "Wait", "Enter", "Open",

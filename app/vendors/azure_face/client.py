@@ -23,8 +23,7 @@ from typing import Any
 
 import httpx
 
-from app.capabilities import Capability, ConnectionField, CredentialField, ProviderInfo
-from app.domain import CheckResult, EncodedImage, ImageFormat, Score, UploadRules, Verdict
+from app.domain import CheckResult, EncodedImage, Score, Verdict
 from app.errors import (
     AppError,
     AuthenticationFailed,
@@ -39,9 +38,24 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import MEDIA_REPLY_CAP, json_body, path_segment, request_id_of, send, vendor_path
-from app.models.azure_face import (
-    API_VERSIONS,
+from app.http import (
+    MEDIA_REPLY_CAP,
+    ProviderContext,
+    error_body,
+    error_from_status,
+    json_body,
+    path_segment,
+    request_id_of,
+    retry_hint,
+    send,
+    unexpected_response,
+    vendor_path,
+)
+from app.vendors.azure_face import DEFAULT_VERSION, NAME
+
+# INFO is re-exported: a holder of the client module (tests, the contract kit) reads it here.
+from app.vendors.azure_face import INFO as INFO
+from app.vendors.azure_face.types import (
     SINGLE_MODAL_VERSIONS,
     AuditEntry,
     Candidate,
@@ -60,76 +74,12 @@ from app.models.azure_face import (
     TrainingStatus,
     VerifyReference,
 )
-from app.providers.base import (
-    ProviderContext,
-    error_body,
-    error_from_status,
-    retry_hint,
-    unexpected_response,
-)
 
 log = logging.getLogger("facedesk.providers.azure_face")
 
-NAME = "Azure AI Face"
-DEFAULT_VERSION = "v1.2"
 DETECTION_MODEL = "detection_03"
 RECOGNITION_MODEL = "recognition_04"
 
-INFO = ProviderInfo(
-    id="azure_face",
-    display_name=NAME,
-    description="Microsoft Azure AI Face: liveness sessions (with and without verify), "
-    "1:1 verify and 1:N identify with LargePersonGroups.",
-    capabilities=frozenset(
-        {Capability.LIVENESS_SESSIONS, Capability.FACE_MATCH, Capability.PERSON_GROUPS}
-    ),
-    credential_fields=(
-        CredentialField(
-            "subscription_key",
-            "Subscription key",
-            help="Keys and Endpoint page of the Face resource (Ocp-Apim-Subscription-Key).",
-            group="Subscription key or Entra token",
-        ),
-        CredentialField(
-            "entra_token",
-            "Microsoft Entra bearer token",
-            help="A token for scope https://cognitiveservices.azure.com/.default "
-            "(needs a custom-subdomain endpoint). Used when no key is set.",
-            group="Subscription key or Entra token",
-        ),
-    ),
-    connection_fields=(
-        ConnectionField(
-            "endpoint",
-            "Endpoint",
-            help="https://<resource>.cognitiveservices.azure.com",
-            is_url=True,
-        ),
-        ConnectionField(
-            "api_version",
-            "API version",
-            default=DEFAULT_VERSION,
-            choices=API_VERSIONS,
-            help="v1.1-preview.1 / v1.2-preview.1: singleModal sessions (list, audit); "
-            "v1.2 / v1.3-preview.1: -sessions (no list).",
-        ),
-    ),
-    # §7: 1 KB to 6 MB; JPEG, PNG, GIF, BMP; faces from 36×36 px in images up to 1920×1080.
-    upload_rules=UploadRules(
-        max_bytes=6 * 1024 * 1024,
-        min_bytes=1024,
-        formats=(ImageFormat.JPEG, ImageFormat.PNG),
-        min_dimension=36,
-        max_dimension=4096,
-        recommended_max_dimension=1920,
-        min_face_px=36,
-        note="Faces of at least 200×200 px give the best results.",
-    ),
-    sandbox_connection={"endpoint": "{root}/azure"},
-    sandbox_credentials={"subscription_key": "sandbox-azure-key"},
-    api_versions=API_VERSIONS,
-    docs_url="https://learn.microsoft.com/azure/ai-services/computer-vision/overview-identity",
-)
 
 # --- the one error table: vendor code (or status) → error class and operator message ------------
 

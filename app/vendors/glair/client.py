@@ -20,8 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.capabilities import Capability, ConnectionField, CredentialField, ProviderInfo
-from app.domain import CheckResult, EncodedImage, Score, UploadRules, Verdict
+from app.domain import CheckResult, EncodedImage, Score, Verdict
 from app.errors import (
     AppError,
     AuthenticationFailed,
@@ -34,67 +33,32 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import json_body, parse_json, request_id_of, send, vendor_path
-from app.models.glair import (
+from app.http import (
+    ProviderContext,
+    error_body,
+    error_from_status,
+    json_body,
+    parse_json,
+    request_id_of,
+    retry_hint,
+    send,
+    unexpected_response,
+    vendor_path,
+)
+
+# INFO is re-exported: a holder of the client module (tests, the contract kit) reads it here.
+from app.vendors.glair import INFO as INFO
+from app.vendors.glair import NAME
+from app.vendors.glair.types import (
     GESTURES,
-    PROVIDER_ID,
     GlairSession,
     SessionKind,
     SessionStatus,
     describe_gesture,
 )
-from app.providers.base import (
-    ProviderContext,
-    error_body,
-    error_from_status,
-    retry_hint,
-    unexpected_response,
-)
 
 log = logging.getLogger("facedesk.providers.glair")
 
-NAME = "GLAIR Vision"
-
-INFO = ProviderInfo(
-    id=PROVIDER_ID,
-    display_name=NAME,
-    description=(
-        "GLAIR Vision (Indonesia): 1:1 face match, passive and active liveness on a photo, and "
-        "hosted passive/active liveness sessions for the end user's phone."
-    ),
-    capabilities=frozenset(
-        {Capability.FACE_MATCH, Capability.IMAGE_LIVENESS, Capability.LIVENESS_SESSIONS}
-    ),
-    credential_fields=(
-        CredentialField("username", "Username", "Your GLAIR Vision username.", secret=False),
-        CredentialField("password", "Password", "The password that goes with the username."),
-        CredentialField("api_key", "API key", "Sent as the x-api-key header on every call."),
-    ),
-    connection_fields=(
-        ConnectionField(
-            "base_url",
-            "Base URL",
-            default="https://api.vision.glair.ai",
-            help="GLAIR Vision API root; paths /face/v1/... are added to it.",
-            is_url=True,
-        ),
-        ConnectionField("api_version", "API version", default="v1", choices=("v1",)),
-    ),
-    # shared/providers/glair.md §0: .png/.jpg/.jpeg, no published size limit. [INFERRED] 4 MB
-    # keeps uploads quick without costing a face its detail.
-    upload_rules=UploadRules(
-        max_bytes=4 * 1024 * 1024,
-        note="GLAIR publishes no size limit; FaceDesk sends JPEGs of at most 4 MB.",
-    ),
-    sandbox_connection={"base_url": "{root}/glair"},
-    sandbox_credentials={
-        "username": "sandbox",
-        "password": "sandbox",
-        "api_key": "sandbox-glair-key",
-    },
-    api_versions=("v1",),
-    docs_url="https://docs.glair.ai/vision",
-)
 
 # --- the one table: HTTP status → error class and operator message --------------------------
 # GLAIR error bodies carry no code, only {"error": text} (§0), so the status decides.

@@ -27,8 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from app.capabilities import Capability, ConnectionField, CredentialField, ProviderInfo
-from app.domain import CheckResult, EncodedImage, ImageFormat, Score, UploadRules, Verdict
+from app.domain import CheckResult, EncodedImage, Score, Verdict
 from app.errors import (
     AppError,
     AuthenticationFailed,
@@ -41,8 +40,23 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import MEDIA_REPLY_CAP, describe_shape, json_body, request_id_of, send, vendor_path
-from app.models.uqudo import (
+from app.http import (
+    MEDIA_REPLY_CAP,
+    ProviderContext,
+    describe_shape,
+    error_body,
+    error_from_status,
+    json_body,
+    request_id_of,
+    retry_hint,
+    send,
+    unexpected_response,
+    vendor_path,
+)
+
+# INFO is re-exported: a holder of the client module (tests, the contract kit) reads it here.
+from app.vendors.uqudo import INFO as INFO
+from app.vendors.uqudo.types import (
     DEFAULT_MATCH_LEVEL,
     DETAIL_ACHIEVED_LEVEL,
     DETAIL_ALREADY_KNOWN,
@@ -59,13 +73,6 @@ from app.models.uqudo import (
     SessionResult,
     clamp_level,
 )
-from app.providers.base import (
-    ProviderContext,
-    error_body,
-    error_from_status,
-    retry_hint,
-    unexpected_response,
-)
 
 log = logging.getLogger("facedesk.providers.uqudo")
 
@@ -74,68 +81,12 @@ TOKEN_PATH = "/api/oauth/token"  # §1, on the auth host
 JWKS_PATH = "/api/.well-known/jwks.json"  # §7, on the API host, public
 # Renew this long before uqudo's expiry so a token never dies in flight.
 TOKEN_MARGIN_SECONDS = 60.0
-MAX_IMAGE_BYTES = 5_000_000  # §0: "max 5 MB per image"; the decimal reading is the safe one
 # The token cache's clock; a module attribute so tests can move time.
 _monotonic = time.monotonic
 UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
 
-INFO = ProviderInfo(
-    id="uqudo",
-    display_name="uqudo",
-    description=(
-        "uqudo Face API: face sessions for the mobile/web SDK, server-side face match with "
-        "match levels 1–5, the tenant's 1:N face index, and signed session results (Info API)."
-    ),
-    capabilities=frozenset(
-        {
-            Capability.FACE_MATCH,
-            Capability.LIVENESS_SESSIONS,
-            Capability.ONE_TO_N_SEARCH,
-            Capability.ONE_TO_N_ENROLL,
-            Capability.ONE_TO_N_DELETE,
-            Capability.SESSION_RESULTS,
-        }
-    ),
-    credential_fields=(
-        CredentialField(
-            "client_id",
-            "Client id",
-            "Customer Portal › Development › Credentials.",
-            secret=False,
-        ),
-        CredentialField(
-            "client_secret", "Client secret", "Customer Portal › Development › Credentials."
-        ),
-    ),
-    connection_fields=(
-        ConnectionField(
-            "auth_url",
-            "Auth URL",
-            default="https://auth.uqudo.io",
-            help="Host of the token endpoint (/api/oauth/token).",
-            is_url=True,
-        ),
-        ConnectionField(
-            "api_url",
-            "API URL",
-            default="https://id.uqudo.io",
-            help="Your tenant's API base URL, as shown in the Customer Portal under "
-            "Development › Credentials.",
-            is_url=True,
-        ),
-    ),
-    upload_rules=UploadRules(
-        max_bytes=MAX_IMAGE_BYTES,
-        formats=(ImageFormat.JPEG, ImageFormat.PNG),
-        base64_in_json=True,
-        note="JPEG or PNG, at most 5 MB per image (§0).",
-    ),
-    sandbox_connection={"auth_url": "{root}/uqudo", "api_url": "{root}/uqudo"},
-    sandbox_credentials={"client_id": "sandbox-client", "client_secret": "sandbox-secret"},
-    docs_url="https://docs.uqudo.com/docs/kyc/uqudo-api/face",
-)
 
 # --- the one status → error table ---------------------------------------------------------------
 # §0: uqudo documents no error body, so the client keys on (operation kind, status) only.

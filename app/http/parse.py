@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -97,3 +98,164 @@ def first_present(mapping: dict[str, Any], names: Iterable[str]) -> Any:
         if name in mapping and mapping[name] is not None:
             return mapping[name]
     return None
+
+
+# --- tolerant typed readers ---------------------------------------------------------------------
+# One set for every vendor. `as_*` read one JSON value and answer None when it is not of the kind
+# asked for (a bool is never a number); `optional_*` read a key of an object the same way;
+# `required_*` raise the named `UnexpectedResponse` (logging the body's shape, not its content).
+
+
+def as_str(value: object, *, numbers: bool = False) -> str | None:
+    """A non-empty string; with `numbers`, an int id is accepted as its text too."""
+    if isinstance(value, str):
+        return value or None
+    if numbers and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def as_int(value: object, *, from_text: bool = False) -> int | None:
+    """An int, or a float without a fraction; with `from_text`, a string of digits too."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if from_text and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def as_float(value: object, *, from_text: bool = False) -> float | None:
+    """An int or float (never a bool); with `from_text`, a number written as a string too."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if from_text and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def as_bool(value: object, *, from_text: bool = False) -> bool | None:
+    """A JSON bool; with `from_text`, the strings "true" / "false" (any case) too."""
+    if isinstance(value, bool):
+        return value
+    if from_text and isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def as_dict(value: object) -> dict[str, Any]:
+    """An object, or {} for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: object) -> list[Any]:
+    """A list, or [] for anything else."""
+    return value if isinstance(value, list) else []
+
+
+def as_time(value: object) -> datetime | None:
+    """An ISO 8601 timestamp ("Z" accepted) as an aware datetime; a naive one is taken as UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def optional_str(body: Mapping[str, Any], key: str, *, numbers: bool = False) -> str | None:
+    return as_str(body.get(key), numbers=numbers)
+
+
+def optional_int(body: Mapping[str, Any], key: str, *, from_text: bool = True) -> int | None:
+    return as_int(body.get(key), from_text=from_text)
+
+
+def optional_float(body: Mapping[str, Any], key: str, *, from_text: bool = False) -> float | None:
+    return as_float(body.get(key), from_text=from_text)
+
+
+def optional_list(body: Mapping[str, Any], key: str) -> list[Any]:
+    return as_list(body.get(key))
+
+
+def _violation(
+    body: object, key: str, provider: str, operation: str, response: httpx.Response | None
+) -> UnexpectedResponse:
+    from app.http.errors import unexpected_response  # errors builds on this module
+
+    return unexpected_response(
+        provider, operation, body=body, response=response, detail=f"no {key}"
+    )
+
+
+def required_str(
+    body: Mapping[str, Any],
+    key: str,
+    *,
+    provider: str,
+    operation: str,
+    response: httpx.Response | None = None,
+    numbers: bool = False,
+) -> str:
+    """`optional_str`, or the named `UnexpectedResponse` ("no <key>") when it is missing."""
+    value = as_str(body.get(key), numbers=numbers)
+    if value is None:
+        raise _violation(body, key, provider, operation, response)
+    return value
+
+
+def required_int(
+    body: Mapping[str, Any],
+    key: str,
+    *,
+    provider: str,
+    operation: str,
+    response: httpx.Response | None = None,
+    from_text: bool = True,
+) -> int:
+    """`optional_int`, or the named `UnexpectedResponse` when it is missing."""
+    value = as_int(body.get(key), from_text=from_text)
+    if value is None:
+        raise _violation(body, key, provider, operation, response)
+    return value
+
+
+def required_float(
+    body: Mapping[str, Any],
+    key: str,
+    *,
+    provider: str,
+    operation: str,
+    response: httpx.Response | None = None,
+    from_text: bool = False,
+) -> float:
+    """`optional_float`, or the named `UnexpectedResponse` when it is missing."""
+    value = as_float(body.get(key), from_text=from_text)
+    if value is None:
+        raise _violation(body, key, provider, operation, response)
+    return value
+
+
+def required_list(
+    body: Mapping[str, Any],
+    key: str,
+    *,
+    provider: str,
+    operation: str,
+    response: httpx.Response | None = None,
+) -> list[Any]:
+    """The list at `key`, or the named `UnexpectedResponse` when it is not a list."""
+    value = body.get(key)
+    if not isinstance(value, list):
+        raise _violation(body, key, provider, operation, response)
+    return value

@@ -19,6 +19,7 @@ from app.domain import EncodedImage, ImageFormat, Verdict
 from app.errors import UnexpectedResponse
 from app.http import NO_RETRY, ProviderContext, make_client
 from app.store import Store
+from app.vendors.uqudo import auth as uqudo_auth
 from app.vendors.uqudo import client as uqudo
 from app.vendors.uqudo.types import (
     DETAIL_ALREADY_KNOWN,
@@ -203,7 +204,7 @@ async def test_token_is_requested_once_form_encoded_and_never_logged(fake, conne
 
 async def test_token_is_renewed_shortly_before_it_expires(fake, connect, monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(uqudo, "_monotonic", lambda: now[0])
+    monkeypatch.setattr(uqudo_auth, "_monotonic", lambda: now[0])
     provider = connect()
     await provider.match_faces(image(), image())
     now[0] += 1800 - 61  # still outside the renewal margin
@@ -216,7 +217,7 @@ async def test_token_is_renewed_shortly_before_it_expires(fake, connect, monkeyp
 
 async def test_missing_expires_in_counts_as_five_minutes(fake, connect, monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(uqudo, "_monotonic", lambda: now[0])
+    monkeypatch.setattr(uqudo_auth, "_monotonic", lambda: now[0])
     fake.expires_in = None
     provider = connect()
     await provider.match_faces(image(), image())

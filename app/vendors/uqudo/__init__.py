@@ -16,11 +16,12 @@ if TYPE_CHECKING:
     from app.http.context import ProviderContext
     from app.vendors.uqudo.client import UqudoProvider
 
+NAME = "uqudo"
 MAX_IMAGE_BYTES = 5_000_000  # §0: "max 5 MB per image"; the decimal reading is the safe one
 
 INFO = ProviderInfo(
     id="uqudo",
-    display_name="uqudo",
+    display_name=NAME,
     description=(
         "uqudo Face API: face sessions for the mobile/web SDK, server-side face match with "
         "match levels 1–5, the tenant's 1:N face index, and signed session results (Info API)."

@@ -16,11 +16,11 @@ import httpx
 
 from app.http import describe_shape, json_body, send, unexpected_response
 from app.http.parse import optional_int, optional_str
+from app.vendors.uqudo import NAME
 from app.vendors.uqudo.errors import error_for
 
 log = logging.getLogger("facedesk.providers.uqudo")
 
-NAME = "uqudo"
 TOKEN_PATH = "/api/oauth/token"  # §1, on the auth host
 # Renew this long before uqudo's expiry so a token never dies in flight.
 TOKEN_MARGIN_SECONDS = 60.0

@@ -44,6 +44,7 @@ from app.http.parse import as_bool, as_int, as_str
 
 # INFO is re-exported: a holder of the client module (tests, the contract kit) reads it here.
 from app.vendors.uqudo import INFO as INFO
+from app.vendors.uqudo import NAME
 from app.vendors.uqudo.auth import TOKEN_PATH, UqudoAuth
 from app.vendors.uqudo.errors import error_for
 from app.vendors.uqudo.types import (
@@ -66,7 +67,6 @@ from app.vendors.uqudo.types import (
 
 log = logging.getLogger("facedesk.providers.uqudo")
 
-NAME = "uqudo"
 JWKS_PATH = "/api/.well-known/jwks.json"  # §7, on the API host, public
 UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"

@@ -19,6 +19,7 @@ from app.errors import (
     RequestRejected,
 )
 from app.http.errors import ErrorTable, error_body
+from app.vendors.uqudo import NAME
 
 # --- the one status → error table ---------------------------------------------------------------
 # §0: uqudo documents no error body, so the client keys on (operation kind, status) only.
@@ -118,7 +119,7 @@ FEATURES = {
 }
 
 
-ERRORS = ErrorTable(provider="uqudo", rules=RULES, features=FEATURES)
+ERRORS = ErrorTable(provider=NAME, rules=RULES, features=FEATURES)
 
 
 def vendor_code(response: httpx.Response) -> str | None:

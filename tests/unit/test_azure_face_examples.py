@@ -10,14 +10,12 @@ import httpx
 import pytest
 
 from app.vendors.azure_face.client import (
-    _BY_CODE,
-    _BY_STATUS,
-    error_for,
     parse_audit_entry,
     parse_ga_session,
     parse_preview_create,
     verify_result,
 )
+from app.vendors.azure_face.errors import _BY_CODE, _BY_STATUS, error_for
 from app.vendors.azure_face.types import SessionKind
 from tests.shared_specs import azure_face_specs
 

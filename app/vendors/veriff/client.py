@@ -23,7 +23,6 @@ import hmac
 import json
 import logging
 import re
-import time
 import uuid
 import weakref
 from collections.abc import Generator, Mapping
@@ -59,6 +58,7 @@ from app.http import (
     send,
     unexpected_response,
 )
+from app.http.poll import REAL_CLOCK, PollClock, poll
 
 # INFO is re-exported: a holder of the client module (tests, the contract kit) reads it here.
 from app.vendors.veriff import INFO as INFO
@@ -292,8 +292,9 @@ def _delete_refusal(status: str) -> tuple[str, str]:
 class VeriffProvider:
     """The Veriff client for one connection (ProviderContext)."""
 
-    def __init__(self, ctx: ProviderContext) -> None:
+    def __init__(self, ctx: ProviderContext, clock: PollClock = REAL_CLOCK) -> None:
         self.ctx = ctx
+        self._clock = clock
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -768,17 +769,22 @@ class VeriffProvider:
         self, session_id: str, *, interval: float = 2.0, give_up_after: float = 120.0
     ) -> VeriffDecision:
         """Poll GET decision until Veriff decides or `give_up_after` s pass (then: pending)."""
-        deadline = time.monotonic() + give_up_after
         attempts = await self.list_attempts(session_id)
         latest = attempts[0].id if attempts else None
-        while True:
-            decision = await self.get_decision(session_id)
-            if decision.decided and _decides_attempt(decision, latest):
-                return decision
-            if time.monotonic() + interval > deadline:
-                # A decision of an earlier attempt (before a resubmission) is not this one's.
-                return decision if not decision.decided else _still_pending(decision)
-            await asyncio.sleep(interval)
+        last: VeriffDecision | None = None
+        async for decision in poll(
+            lambda: self.get_decision(session_id),
+            done=lambda decision: decision.decided and _decides_attempt(decision, latest),
+            interval=interval,
+            give_up_after=give_up_after,
+            clock=self._clock,
+        ):
+            last = decision
+        assert last is not None  # poll() yields at least once
+        if last.decided and _decides_attempt(last, latest):
+            return last
+        # A decision of an earlier attempt (before a resubmission) is not this one's.
+        return last if not last.decided else _still_pending(last)
 
     # --- deletion (§3.10) ----------------------------------------------------------------------
 

@@ -36,7 +36,8 @@ from app.http import ProviderContext, make_client
 from app.sandbox import veriff as veriff_sandbox
 from app.store import Store
 from app.vendors.veriff import client as veriff
-from app.vendors.veriff.client import SIGNATURE_WARNING, VeriffProvider, sign
+from app.vendors.veriff.auth import SIGNATURE_WARNING, sign
+from app.vendors.veriff.client import VeriffProvider
 from app.vendors.veriff.types import VeriffSessionRequest
 from tests.contract.conftest import SandboxEndpoint
 

@@ -2,14 +2,14 @@
 
 Contract: shared/providers/azure-face.md. Base URL `{endpoint}/face/{apiVersion}` (§1); the API
 version comes from the connection and picks the liveness path family (§0). Authentication is a
-subscription key (`Ocp-Apim-Subscription-Key`) or a pasted Microsoft Entra bearer token; either
-suffices. A session's `authToken` is a bearer credential for the end-user device: it is returned
-to the caller only inside `LivenessSession.auth_token` (repr-hidden) and never logged.
+subscription key or a pasted Microsoft Entra bearer token (`AzureKeyAuth`, auth.py); failed
+replies map through `ERRORS` (errors.py). A session's `authToken` is a bearer credential for
+the end-user device: it is returned to the caller only inside `LivenessSession.auth_token`
+(repr-hidden) and never logged.
 
-One module past ~600 lines because it is one job, the Azure client: detect/verify, person
-groups and the version-dependent liveness families share one request path, one error mapping
-and one reply parser; it moves into app/vendors/azure_face/ as a package in the workspace
-redesign.
+Past ~600 lines because it is one job, the Azure client: detect/verify, person groups and the
+two version-dependent liveness families share one request path and one set of reply parsers
+(auth, the error table and the types already live beside it).
 """
 
 from __future__ import annotations

@@ -161,27 +161,6 @@ class ErrorTable:
                 return self.rules[key_kind, key_status], False
         return self.fallback, False
 
-    def error(
-        self,
-        response: httpx.Response,
-        *,
-        operation: str,
-        kind: str = ANY_KIND,
-        code: str | None = None,
-        vendor_message: str = "",
-        **fields: str,
-    ) -> AppError:
-        """Shorthand for `map_error(self, ...)`."""
-        return map_error(
-            self,
-            response,
-            operation=operation,
-            kind=kind,
-            code=code,
-            vendor_message=vendor_message,
-            **fields,
-        )
-
 
 def map_error(
     table: ErrorTable,

@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -188,14 +188,24 @@ def optional_list(body: Mapping[str, Any], key: str) -> list[Any]:
     return as_list(body.get(key))
 
 
-def _violation(
-    body: object, key: str, provider: str, operation: str, response: httpx.Response | None
-) -> UnexpectedResponse:
-    from app.http.errors import unexpected_response  # errors builds on this module
+_Value = TypeVar("_Value")
 
-    return unexpected_response(
-        provider, operation, body=body, response=response, detail=f"no {key}"
-    )
+
+def _required(
+    value: _Value | None,
+    body: Mapping[str, Any],
+    key: str,
+    provider: str,
+    operation: str,
+    response: httpx.Response | None,
+) -> _Value:
+    if value is None:
+        from app.http.errors import unexpected_response  # errors builds on this module
+
+        raise unexpected_response(
+            provider, operation, body=body, response=response, detail=f"no {key}"
+        )
+    return value
 
 
 def required_str(
@@ -209,9 +219,7 @@ def required_str(
 ) -> str:
     """`optional_str`, or the named `UnexpectedResponse` ("no <key>") when it is missing."""
     value = as_str(body.get(key), numbers=numbers)
-    if value is None:
-        raise _violation(body, key, provider, operation, response)
-    return value
+    return _required(value, body, key, provider, operation, response)
 
 
 def required_int(
@@ -225,9 +233,7 @@ def required_int(
 ) -> int:
     """`optional_int`, or the named `UnexpectedResponse` when it is missing."""
     value = as_int(body.get(key), from_text=from_text)
-    if value is None:
-        raise _violation(body, key, provider, operation, response)
-    return value
+    return _required(value, body, key, provider, operation, response)
 
 
 def required_float(
@@ -241,9 +247,7 @@ def required_float(
 ) -> float:
     """`optional_float`, or the named `UnexpectedResponse` when it is missing."""
     value = as_float(body.get(key), from_text=from_text)
-    if value is None:
-        raise _violation(body, key, provider, operation, response)
-    return value
+    return _required(value, body, key, provider, operation, response)
 
 
 def required_list(
@@ -256,6 +260,6 @@ def required_list(
 ) -> list[Any]:
     """The list at `key`, or the named `UnexpectedResponse` when it is not a list."""
     value = body.get(key)
-    if not isinstance(value, list):
-        raise _violation(body, key, provider, operation, response)
-    return value
+    return _required(
+        value if isinstance(value, list) else None, body, key, provider, operation, response
+    )

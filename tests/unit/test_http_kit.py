@@ -47,35 +47,35 @@ def reply(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
 
 
 def test_a_kind_rule_beats_a_vendor_code_and_the_fallback_kind() -> None:
-    error = TABLE.error(reply(403), operation="create", kind="liveness", code="Gone")
+    error = map_error(TABLE, reply(403), operation="create", kind="liveness", code="Gone")
     assert type(error) is PermissionDenied
     assert error.user_message == "Liveness is not enabled."
 
 
 def test_a_code_rule_beats_the_generic_status_rule() -> None:
-    error = TABLE.error(reply(403), operation="get", kind="match", code="Gone")
+    error = map_error(TABLE, reply(403), operation="get", kind="match", code="Gone")
     assert type(error) is NotFound
     assert error.vendor_code == "Gone"
 
 
 def test_status_first_ignores_the_code_and_5xx_is_looked_up_as_500() -> None:
-    assert type(TABLE.error(reply(401), operation="x", code="Gone")) is AuthenticationFailed
+    assert type(map_error(TABLE, reply(401), operation="x", code="Gone")) is AuthenticationFailed
     error = map_error(TABLE, reply(503), operation="face match", code="Gone")
     assert type(error) is ProviderUnavailable
     assert error.user_message == "Vendor had a problem (503) during face match."
 
 
 def test_templates_are_filled_and_rate_limits_carry_retry_after() -> None:
-    error = TABLE.error(reply(403), operation="match", kind="match")
+    error = map_error(TABLE, reply(403), operation="match", kind="match")
     assert error.user_message == "Vendor does not allow face match."
-    limited = TABLE.error(reply(429, {"retry-after": "30"}), operation="x")
+    limited = map_error(TABLE, reply(429, {"retry-after": "30"}), operation="x")
     assert isinstance(limited, RateLimited)
     assert limited.retry_after == 30
     assert limited.user_message == "Slow down. Try again in 30 s."
 
 
 def test_unknown_statuses_fall_back_and_quote_the_vendor_text() -> None:
-    error = TABLE.error(reply(418), operation="x", vendor_message="teapot {x}")
+    error = map_error(TABLE, reply(418), operation="x", vendor_message="teapot {x}")
     assert type(error) is RequestRejected
     assert error.user_message.endswith(
         "(HTTP 418). Copy the details for support. Vendor said: teapot {x}"

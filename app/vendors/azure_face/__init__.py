@@ -1,7 +1,6 @@
-"""Azure AI Face: the declared facts (`INFO`) and `create()`; the client is imported on first use.
+"""Azure AI Face as declared data: `INFO` (capabilities, credentials, API versions) and `create()`.
 
-Importing this package (or `app.vendors`) reads only data and the vendor's types, never its
-client, so the window can list vendors and their capabilities before any network code loads.
+`create()` imports `client` on first use, so listing vendors never loads Azure's wire code.
 """
 
 from __future__ import annotations
@@ -78,7 +77,6 @@ INFO = ProviderInfo(
 
 
 def create(ctx: ProviderContext) -> AzureFaceProvider:
-    """A client for one connection (imports the client module now, not at start-up)."""
     from app.vendors.azure_face import client
 
     return client.create(ctx)

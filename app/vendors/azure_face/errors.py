@@ -20,7 +20,7 @@ from app.errors import (
     RateLimited,
     RequestRejected,
 )
-from app.http.errors import ErrorTable, Rule, error_body
+from app.http.errors import ErrorTable, Rule, error_body, map_error
 from app.vendors.azure_face import NAME
 
 # --- the one error table: vendor code (or status) → error class and operator message ------------
@@ -172,7 +172,8 @@ def _vendor_error(body: Any, response: httpx.Response) -> tuple[str | None, str 
 def error_for(response: httpx.Response, operation: str) -> AppError:
     """Map a failed response through the table above."""
     code, vendor_message = _vendor_error(error_body(response), response)
-    return ERRORS.error(
+    return map_error(
+        ERRORS,
         response,
         operation=operation,
         kind="liveness" if "liveness" in operation else "*",

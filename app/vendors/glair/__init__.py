@@ -1,8 +1,4 @@
-"""GLAIR Vision: the declared facts (`INFO`) and `create()`; the client is imported on first use.
-
-Importing this package (or `app.vendors`) reads only data and the vendor's types, never its
-client, so the window can list vendors and their capabilities before any network code loads.
-"""
+"""GLAIR Vision's declared facts (`INFO`) and its factory; `create()` imports the client."""
 
 from __future__ import annotations
 
@@ -62,7 +58,6 @@ INFO = ProviderInfo(
 
 
 def create(ctx: ProviderContext) -> GlairProvider:
-    """A client for one connection (imports the client module now, not at start-up)."""
     from app.vendors.glair import client
 
     return client.create(ctx)

@@ -21,7 +21,7 @@ from app.errors import (
     RateLimited,
     RequestRejected,
 )
-from app.http.errors import ErrorTable, Rule
+from app.http.errors import ErrorTable, Rule, map_error
 from app.http.parse import as_str, parse_json
 from app.vendors.glair import NAME
 
@@ -96,4 +96,4 @@ def error_for(response: httpx.Response, operation: str, body: Mapping[str, Any])
             f"GLAIR answered “not found” for {operation}. Check the base URL and API version "
             "in Connection settings."
         )
-    return ERRORS.error(response, operation=operation, detail=detail, not_found=not_found)
+    return map_error(ERRORS, response, operation=operation, detail=detail, not_found=not_found)

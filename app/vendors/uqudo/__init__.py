@@ -1,8 +1,4 @@
-"""uqudo: the declared facts (`INFO`) and `create()`; the client is imported on first use.
-
-Importing this package (or `app.vendors`) reads only data and the vendor's types, never its
-client, so the window can list vendors and their capabilities before any network code loads.
-"""
+"""uqudo: `INFO` declares the Face API's capabilities and credentials; `create()` loads it."""
 
 from __future__ import annotations
 
@@ -78,7 +74,6 @@ INFO = ProviderInfo(
 
 
 def create(ctx: ProviderContext) -> UqudoProvider:
-    """A client for one connection (imports the client module now, not at start-up)."""
     from app.vendors.uqudo import client
 
     return client.create(ctx)

@@ -18,7 +18,7 @@ from app.errors import (
     RateLimited,
     RequestRejected,
 )
-from app.http.errors import ErrorTable, error_body
+from app.http.errors import ErrorTable, error_body, map_error
 from app.vendors.uqudo import NAME
 
 # --- the one status → error table ---------------------------------------------------------------
@@ -130,4 +130,4 @@ def vendor_code(response: httpx.Response) -> str | None:
 
 def error_for(response: httpx.Response, *, kind: str, operation: str) -> AppError:
     """The typed error for a failed response, from the table above."""
-    return ERRORS.error(response, kind=kind, operation=operation, code=vendor_code(response))
+    return map_error(ERRORS, response, kind=kind, operation=operation, code=vendor_code(response))

@@ -1,8 +1,4 @@
-"""Veriff: the declared facts (`INFO`) and `create()`; the client is imported on first use.
-
-Importing this package (or `app.vendors`) reads only data and the vendor's types, never its
-client, so the window can list vendors and their capabilities before any network code loads.
-"""
+"""Veriff, declared: what `INFO` says it offers and needs; `create()` loads the signed client."""
 
 from __future__ import annotations
 
@@ -69,7 +65,6 @@ INFO = ProviderInfo(
 
 
 def create(ctx: ProviderContext) -> VeriffProvider:
-    """A client for one connection (imports the client module now, not at start-up)."""
     from app.vendors.veriff import client
 
     return client.create(ctx)

@@ -21,7 +21,7 @@ from app.errors import (
     RequestRejected,
 )
 from app.http.client import parse_retry_after
-from app.http.errors import ErrorTable, Rule, error_body, retry_hint
+from app.http.errors import ErrorTable, Rule, error_body, map_error, retry_hint
 from app.vendors.veriff import NAME
 
 # --- the one table: vendor codes and statuses → AppError classes and operator messages --------
@@ -193,7 +193,8 @@ def error_for(response: httpx.Response, operation: str) -> AppError:
         code = str(raw_code) if raw_code not in (None, "") else None
         vendor_message = str(body.get("message") or "")[:200]
     rate = rate_message(response, operation) if response.status_code == 429 else ""
-    return ERRORS.error(
+    return map_error(
+        ERRORS,
         response,
         operation=operation,
         kind=operation if operation == _UPLOAD else "*",

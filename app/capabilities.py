@@ -1,7 +1,9 @@
 """What each provider can do: the Capability enum, ProviderInfo, and one Protocol per capability.
 
-The UI reads only `ProviderInfo` and these Protocols; it never imports `app.providers`.
-A unit test checks that every capability a provider declares is implemented by it.
+The UI reads only `ProviderInfo` and these Protocols; it never imports a vendor's client. A
+vendor declares its own Protocols in its INFO (`vendor_protocols`): declared data, not a registry
+filled as a side effect of an import. A unit test checks that every capability a provider
+declares is implemented by it.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ class ProviderInfo:
     sandbox_credentials: Mapping[str, str] = field(default_factory=dict)
     api_versions: tuple[str, ...] = ()
     docs_url: str = ""
+    # The vendor's own Protocol for each capability whose shape differs per vendor (sessions,
+    # person groups, session results); the others use the generic table below.
+    vendor_protocols: Mapping[Capability, type] = field(default_factory=dict)
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
@@ -108,24 +113,6 @@ class SupportsOneToNDelete(Protocol):
     async def delete_face(self, face_id: str) -> None: ...
 
 
-VENDOR_PROTOCOLS: dict[tuple[str, Capability], type] = {}
-"""(provider id, capability) → the vendor's own Protocol, for capabilities whose shape differs
-per vendor (sessions, person groups, session results). Each vendor section below fills it,
-e.g. `VENDOR_PROTOCOLS["glair", Capability.LIVENESS_SESSIONS] = GlairLivenessSessions`."""
-
-
-# --- Vendor-specific capability protocols ------------------------------------------------------
-# Each vendor section below is owned by that vendor's module; the UI types against these.
-
-# --- GLAIR Vision ---
-
-# --- uqudo ---
-
-# --- Veriff ---
-
-# --- Azure AI Face ---
-
-
 GENERIC_PROTOCOLS: dict[Capability, type] = {
     Capability.FACE_MATCH: SupportsFaceMatch,
     Capability.IMAGE_LIVENESS: SupportsImageLiveness,
@@ -136,11 +123,11 @@ GENERIC_PROTOCOLS: dict[Capability, type] = {
 """Capabilities whose shape is the same for every vendor."""
 
 
-def protocols_for(provider_id: str, capability: Capability) -> tuple[type, ...]:
+def protocols_for(info: ProviderInfo, capability: Capability) -> tuple[type, ...]:
     """The Protocols a provider declaring `capability` must satisfy (checked by a unit test)."""
     found: list[type] = []
     if capability in GENERIC_PROTOCOLS:
         found.append(GENERIC_PROTOCOLS[capability])
-    if (provider_id, capability) in VENDOR_PROTOCOLS:
-        found.append(VENDOR_PROTOCOLS[provider_id, capability])
+    if capability in info.vendor_protocols:
+        found.append(info.vendor_protocols[capability])
     return tuple(found)

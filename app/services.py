@@ -18,12 +18,11 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from app import providers as provider_registry
+from app import vendors as vendor_registry
 from app.capabilities import Capability, ProviderInfo, SupportsConnectionTest, protocols_for
 from app.domain import AuditEntry, CheckResult, EncodedImage, LoadedImage, SessionRecord
 from app.errors import (
@@ -34,10 +33,9 @@ from app.errors import (
     ImageError,
     UnexpectedResponse,
 )
-from app.http import make_client, require_secure_url
+from app.http import ProviderContext, make_client, require_secure_url
 from app.keyring_probe import DeferredSecretStore
 from app.paths import AppPaths
-from app.providers.base import ProviderContext
 from app.sandbox import IN_PROCESS_ORIGIN
 from app.settings import SANDBOX, ConnectionProfile, Settings, SettingsStore
 from app.store import (
@@ -48,6 +46,7 @@ from app.store import (
     StoreUnavailable,
     open_store,
 )
+from app.vendors import Vendor
 from app.workflows.audit import VerifyResult
 from app.workflows.audit import verify as verify_audit
 from app.workflows.cases import CaseBook, case_target
@@ -118,13 +117,13 @@ class VerificationService:
         secrets: SecretStore,
         store: Store,
         network_transport: Callable[[], httpx.AsyncBaseTransport] | None = None,
-        modules: Sequence[ModuleType] | None = None,
+        modules: Sequence[Vendor] | None = None,
     ) -> None:
         self._settings_store = settings_store
         self._secrets = secrets
         self.store = store
         self._network_transport = network_transport
-        chosen = provider_registry.PROVIDER_MODULES if modules is None else modules
+        chosen = vendor_registry.VENDORS if modules is None else modules
         self._modules = {m.INFO.id: m for m in chosen}
         self._settings_warning: str | None = None
         try:
@@ -413,7 +412,7 @@ class VerificationService:
 
     # --- live provider objects -----------------------------------------------------------------
 
-    def _module(self, provider_id: str) -> ModuleType:
+    def _module(self, provider_id: str) -> Vendor:
         try:
             return self._modules[provider_id]
         except KeyError:
@@ -512,7 +511,7 @@ class VerificationService:
 
     def supports(self, provider_id: str, capability: Capability) -> bool:
         info = self.info(provider_id)
-        return capability in info.capabilities and bool(protocols_for(provider_id, capability))
+        return capability in info.capabilities and bool(protocols_for(info, capability))
 
     async def test_connection(
         self,
@@ -904,7 +903,7 @@ async def open_service(
     *,
     secrets: SecretStore | None = None,
     network_transport: Callable[[], httpx.AsyncBaseTransport] | None = None,
-    modules: Sequence[ModuleType] | None = None,
+    modules: Sequence[Vendor] | None = None,
     defer_startup_checks: bool = False,
 ) -> AsyncIterator[VerificationService]:
     """The service for one run of the window or a command; closed on exit.

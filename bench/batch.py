@@ -30,9 +30,9 @@ os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 
 from app import imaging  # noqa: E402
 from app.paths import AppPaths  # noqa: E402
-from app.providers import uqudo  # noqa: E402
 from app.secrets import MemorySecretStore  # noqa: E402
 from app.services import open_service  # noqa: E402
+from app.vendors.uqudo import client as uqudo  # noqa: E402
 from app.workflows import batch  # noqa: E402
 from app.workflows.batch_jobs import SqliteBatchJobStore  # noqa: E402
 from app.workflows.connections import env_variable, from_environment  # noqa: E402

@@ -5,8 +5,7 @@ from __future__ import annotations
 from app.capabilities import Capability, ConnectionField, CredentialField, ProviderInfo
 from app.domain import CheckResult, EncodedImage, Score, UploadRules, Verdict
 from app.errors import AuthenticationFailed
-from app.http import send
-from app.providers.base import ProviderContext
+from app.http import ProviderContext, send
 
 INFO = ProviderInfo(
     id="fake",

@@ -79,7 +79,7 @@ class PgCluster:
         the whole run, so an existing role gets its password reset to the one asked for."""
         self.psql(
             f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN "
-            f"CREATE ROLE \"{name}\" LOGIN; END IF; END $$"
+            f'CREATE ROLE "{name}" LOGIN; END IF; END $$'
         )
         self.psql(f"ALTER ROLE \"{name}\" LOGIN PASSWORD '{password}'")
 

@@ -45,9 +45,9 @@ from app.capabilities import SupportsFaceMatch
 from app.domain import EncodedImage, Verdict
 from app.errors import AppError
 from app.logging_setup import configure_logging
-from app.models.glair import GlairLivenessSessions, SessionKind, SessionStatus
 from app.paths import AppPaths, default_paths
 from app.services import VerificationService, open_service
+from app.vendors.glair.types import GlairLivenessSessions, SessionKind, SessionStatus
 from app.workflows.sandbox_controls import GlairEndUserOutcome, SandboxControls
 from ui.dialogs.about_dialog import app_icon, build_kind
 

@@ -19,7 +19,7 @@ class Parser(argparse.ArgumentParser):
 
 def connections_help(vendors: Sequence[str]) -> str:
     """The `--connection` rules and every `FACEDESK_<ID>_<FIELD>` variable of these vendors."""
-    from app.providers import registry
+    from app.vendors import registry
     from app.workflows.connections import describe_env_variables
 
     infos = [module.INFO for pid, module in registry().items() if pid in vendors]

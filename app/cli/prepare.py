@@ -39,7 +39,7 @@ def _parser() -> Parser:
 
 def _provider_rules() -> dict[str, UploadRules]:
     # Imported here: the provider modules pull in httpx, which `--help` does not need.
-    from app.providers import registry
+    from app.vendors import registry
 
     return {pid: module.INFO.upload_rules for pid, module in registry().items()}
 

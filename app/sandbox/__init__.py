@@ -5,7 +5,7 @@ and an admin API under `/_sandbox/`. It is served in-process through `SandboxTra
 port, no network) or on a socket by `python -m app.sandbox`.
 
 The vendor modules are written from `shared/providers/*.md`, independently of the clients in
-`app/providers/`: no wire code is shared, so a misreading in one is caught by the other.
+`app/vendors/`: no wire code is shared, so a misreading in one is caught by the other.
 """
 
 # Here rather than in `app.sandbox.app`, so the service can name the in-process origin

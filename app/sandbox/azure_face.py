@@ -38,6 +38,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from app.sandbox.kit import (
+    BodyProblem,
+    PerState,
+    bearer_token,
+    is_uuid,
+    json_object,
+    secret_matches,
+)
 from app.sandbox.similarity import FaceBox, ImageAnalysis, NotAnImage, analyse, face_similarity
 from app.sandbox.state import SandboxState
 
@@ -68,7 +76,6 @@ RECOGNITION_MODELS = ("recognition_01", "recognition_02", "recognition_03", "rec
 SESSION_ID_LIFETIME = 48 * 3600  # §8: the session id itself lives 48 h
 DEFAULT_VERIFY_THRESHOLD = 0.5  # §5: isIdentical ⇔ confidence ≥ 0.5 by default
 COLLECTION_ID = re.compile(r"^[a-z0-9-_]{1,64}$")
-GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 SESSION_NOT_FOUND = "Session Id is not found. The session id is expired or does not exist."
 MIN_IMAGE_BYTES = 1024
 MAX_IMAGE_BYTES = 6 * 1024 * 1024
@@ -201,12 +208,7 @@ class AzureFaceState:
 
 
 def _error(status: int, code: str, message: str) -> Response:
-    return JSONResponse(
-        {"error": {"code": code, "message": message}},
-        status_code=status,
-        headers={"x-ms-error-code": code},
-        media_type="application/json; charset=utf-8",
-    )
+    return _json({"error": {"code": code, "message": message}}, status, {"x-ms-error-code": code})
 
 
 def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -219,14 +221,10 @@ def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None
 
 
 async def _json_body(request: Request, code: str = "BadArgument") -> dict[str, Any]:
-    raw = await request.body()
     try:
-        payload = json.loads(raw or b"null")
-    except ValueError:
-        raise FaceApiError(400, code, "Invalid request body: not valid JSON.") from None
-    if not isinstance(payload, dict):
-        raise FaceApiError(400, code, "Invalid request body: a JSON object is expected.")
-    return payload
+        return json_object(await request.body())
+    except BodyProblem as problem:
+        raise FaceApiError(400, code, f"Invalid request body: {problem.reason}.") from None
 
 
 def _bool_query(request: Request, name: str, default: bool) -> bool:
@@ -425,9 +423,9 @@ class AzureFaceApp:
         return response
 
     def authorised(self, request: Request) -> bool:
-        if request.headers.get("ocp-apim-subscription-key") == SUBSCRIPTION_KEY:
+        if secret_matches(request.headers.get("ocp-apim-subscription-key"), SUBSCRIPTION_KEY):
             return True
-        return request.headers.get("authorization", "") == f"Bearer {ENTRA_TOKEN}"
+        return secret_matches(bearer_token(request), ENTRA_TOKEN)
 
     async def dispatch(self, request: Request) -> Response:
         version = request.path_params["version"]
@@ -902,7 +900,7 @@ class AzureFaceApp:
         return _json([dict(sorted(r.items(), key=lambda kv: kv[0] != "faceId")) for r in results])
 
     def _face(self, face_id: Any, *, status: int) -> DetectedFace:
-        if not isinstance(face_id, str) or not GUID.match(face_id):
+        if not isinstance(face_id, str) or not is_uuid(face_id):
             raise FaceApiError(400, "BadArgument", "Face ID is invalid.")
         face = self.data.faces.get(face_id)
         if face is None or face.expires < self.data.now():
@@ -1164,17 +1162,8 @@ def _sig_similarity(a: int, b: int) -> float:
     return face_similarity(FaceBox(0, 0, 1, 1, a), FaceBox(0, 0, 1, 1, b))
 
 
-_apps: dict[int, AzureFaceApp] = {}
-
-
-def _shared(state: SandboxState) -> AzureFaceApp:
-    """One emulated resource per SandboxState, shared by the API and the admin app."""
-    key = id(state)
-    app = _apps.get(key)
-    if app is None or app.data.sandbox is not state:
-        app = AzureFaceApp(AzureFaceState(state))
-        _apps[key] = app
-    return app
+# One emulated resource per SandboxState, shared by the API and the admin app.
+_shared = PerState(lambda state: AzureFaceApp(AzureFaceState(state)))
 
 
 def create_app(state: SandboxState) -> ASGIApp:

@@ -1,6 +1,6 @@
 """GLAIR Vision emulator: face match, image liveness and hosted liveness sessions.
 
-Written from shared/providers/glair.md alone (no code shared with app/providers/glair.py), so a
+Written from shared/providers/glair.md alone (no code shared with app/vendors/glair/), so a
 misreading in either side shows up in the contract tests. Scores come from
 app.sandbox.similarity: deterministic stand-ins, not biometrics.
 
@@ -30,7 +30,6 @@ import html
 import secrets
 import threading
 import uuid
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -43,6 +42,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.sandbox.kit import PerState, basic_credentials, error_body, secret_matches
 from app.sandbox.similarity import (
     ImageAnalysis,
     NotAnImage,
@@ -174,18 +174,7 @@ class GlairSandbox:
             session.result = {"status": "success", "result": inner}
 
 
-_instances: weakref.WeakKeyDictionary[SandboxState, GlairSandbox] = weakref.WeakKeyDictionary()
-_instances_lock = threading.Lock()
-
-
-def _sandbox_for(state: SandboxState) -> GlairSandbox:
-    with _instances_lock:
-        found = _instances.get(state)
-        if found is None:
-            found = GlairSandbox(state)
-            state.on_reset(found.clear)
-            _instances[state] = found
-        return found
+_sandbox_for = PerState(GlairSandbox, reset=lambda sandbox: sandbox.clear)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -208,7 +197,7 @@ def _other_gesture(code: str, salt: int) -> str:
 
 def _error(status: int, message: str) -> JSONResponse:
     # §0 / emulator rule 3: every answer is JSON, errors included.
-    return JSONResponse({"error": message}, status_code=status)
+    return error_body(status, {"error": message})
 
 
 class _Rejected(Exception):
@@ -308,20 +297,12 @@ def create_app(state: SandboxState) -> ASGIApp:
     def check_auth(request: Request, operation: str) -> None:
         # §0: Basic auth and x-api-key on every call; which status for which case is
         # [INFERRED] (emulator rule 2): 401 for missing/wrong credentials, 403 for no access.
-        header = request.headers.get("authorization", "")
-        scheme, _, encoded = header.partition(" ")
-        try:
-            decoded = base64.b64decode(encoded, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            decoded = ""
-        if scheme.lower() != "basic" or decoded != f"{USERNAME}:{PASSWORD}":
+        if basic_credentials(request) != (USERNAME, PASSWORD):
             raise _Rejected(401, DISALLOWED)
         key = request.headers.get("x-api-key")
         if not key:
             raise _Rejected(401, DISALLOWED)
-        # Compare bytes: compare_digest refuses non-ASCII str, and a header may carry any
-        # latin-1 byte; a stray é must get the documented 401, not a crash.
-        if not secrets.compare_digest(key.encode("latin-1", "replace"), API_KEY.encode()):
+        if not secret_matches(key, API_KEY):
             status = int(state.settings.get("glair.wrong_key_status", 401))
             raise _Rejected(status if status in (401, 403) else 401, DISALLOWED)
         if operation in state.settings.get("glair.denied_operations", []):

@@ -32,10 +32,8 @@ import asyncio
 import base64
 import binascii
 import json
-import re
 import threading
 import uuid
-import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +46,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.kit import (
+    BodyProblem,
+    PerState,
+    bearer_token,
+    error_body,
+    is_uuid,
+    json_object,
+    secret_matches,
+)
 from app.sandbox.similarity import (
     FaceBox,
     NotAnImage,
@@ -68,9 +75,6 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024  # §0: max 5 MB per image
 MAX_BODY_BYTES = 16 * 1024 * 1024
 ISSUER = "https://id.uqudo.io"  # §7 [3P]: iss seen on real result tokens
 ONE_TO_N_THRESHOLD = 0.8
-UUID_PATTERN = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
 # Similarity (0..1) → uqudo match level (§8); deterministic because similarity is.
 LEVEL_THRESHOLDS = ((0.92, 5), (0.85, 4), (0.75, 3), (0.6, 2))
 
@@ -237,7 +241,8 @@ class UqudoSandbox:
 
 def _error(request: Request, status: int, error: str, message: str) -> JSONResponse:
     # §0 [INFERRED]: no error body is documented; a Spring-style body is the plausible one.
-    return JSONResponse(
+    return error_body(
+        status,
         {
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "status": status,
@@ -245,13 +250,12 @@ def _error(request: Request, status: int, error: str, message: str) -> JSONRespo
             "message": message,
             "path": request.url.path,
         },
-        status,
     )
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     # [INFERRED] §1: token errors are undocumented; OAuth2 (RFC 6749 §5.2) style is the norm.
-    return JSONResponse({"error": error, "error_description": description}, status)
+    return error_body(status, {"error": error, "error_description": description})
 
 
 class _Problem(Exception):
@@ -308,19 +312,16 @@ def create_app(state: SandboxState) -> Starlette:
         if len(body) > MAX_BODY_BYTES:
             raise _Problem(413, "Payload Too Large", "request body too large")
         try:
-            payload = json.loads(body)
-        except ValueError:
-            raise _Problem(400, "Bad Request", "request body must be JSON") from None
-        if not isinstance(payload, dict):
-            raise _Problem(400, "Bad Request", "request body must be a JSON object")
-        return payload
+            return json_object(body)
+        except BodyProblem as problem:
+            reason = "a JSON object" if problem.reason.startswith("a JSON") else "JSON"
+            raise _Problem(400, "Bad Request", f"request body must be {reason}") from None
 
     def authorise(request: Request, permission: str | None = None) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(request)
+        if token is None:
             raise _Problem(401, "Unauthorized", "Full authentication is required")
-        claims = sandbox.verify(token.strip())
+        claims = sandbox.verify(token)
         now = state.clock.now()
         if (
             claims is None
@@ -356,7 +357,12 @@ def create_app(state: SandboxState) -> Starlette:
             return _oauth_error(400, "invalid_request", "grant_type, client_id, client_secret")
         if grant != "client_credentials":
             return _oauth_error(400, "unsupported_grant_type", "use client_credentials")
-        if client_id != CLIENT_ID or secret != CLIENT_SECRET:
+        if not (
+            isinstance(client_id, str)
+            and isinstance(secret, str)
+            and secret_matches(client_id, CLIENT_ID)
+            and secret_matches(secret, CLIENT_SECRET)
+        ):
             return _oauth_error(401, "invalid_client", "Bad client credentials")
         now = int(state.clock.now())
         jti = str(uuid.uuid4())
@@ -486,7 +492,7 @@ def create_app(state: SandboxState) -> Starlette:
         return Response(status_code=204)
 
     def session_id_from(value: str | None) -> str:
-        if not value or not UUID_PATTERN.match(value):
+        if not value or not is_uuid(value):
             raise _Problem(400, "Bad Request", "sessionId must be a UUID")
         return value
 
@@ -657,17 +663,7 @@ def create_admin_app(state: SandboxState) -> Starlette:
 
 # Weak keys: a sandbox's uqudo state lives exactly as long as its SandboxState. The values hold
 # the clock and settings objects, never the state itself, so the key can still be collected.
-_INSTANCES: weakref.WeakKeyDictionary[SandboxState, UqudoSandbox] = weakref.WeakKeyDictionary()
-_INSTANCES_LOCK = threading.Lock()
-
-
-def _sandbox_for(state: SandboxState) -> UqudoSandbox:
-    """One UqudoSandbox per SandboxState, shared by the API app and the admin app."""
-    with _INSTANCES_LOCK:
-        existing = _INSTANCES.get(state)
-        if existing is not None:
-            return existing
-        created = UqudoSandbox(clock=state.clock)
-        state.on_reset(created.reset)
-        _INSTANCES[state] = created
-        return created
+# One UqudoSandbox per SandboxState, shared by the API app and the admin app.
+_sandbox_for = PerState(
+    lambda state: UqudoSandbox(clock=state.clock), reset=lambda sandbox: sandbox.reset
+)

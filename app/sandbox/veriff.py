@@ -32,7 +32,6 @@ import json
 import re
 import threading
 import uuid
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -45,6 +44,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from app.sandbox import similarity
+from app.sandbox.kit import PerState, is_uuid
 from app.sandbox.state import SandboxState
 
 API_KEY = "5a9c1d6e-0b7f-4c2e-9d3a-1e8f2b4c6d70"
@@ -123,14 +123,6 @@ def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 @dataclass
@@ -224,7 +216,7 @@ class VeriffSandbox:
         api_key = request.headers.get("x-auth-client")
         if not api_key:
             return None, self.fail(None, 401, "1801", "Mandatory X-AUTH-CLIENT header missing.")
-        if not _is_uuid(api_key):
+        if not is_uuid(api_key):
             return None, self.fail(None, 401, "1802", "API key is not a valid UUID.")
         secrets = self.secrets_for(api_key)
         if not secrets:
@@ -530,7 +522,7 @@ def _validate_create(payload: Any, now: float) -> tuple[str, str] | None:
         # [infer] §6.3 says "document.type in enum" without a code; 1104 invalid parameters.
         return "1104", "Request includes invalid parameters: document.type."
     end_user = verification.get("endUserId")
-    if end_user is not None and (not isinstance(end_user, str) or not _is_uuid(end_user)):
+    if end_user is not None and (not isinstance(end_user, str) or not is_uuid(end_user)):
         return "1104", "Request includes invalid parameters: endUserId must be a UUID."
     if "timestamp" in verification:
         stamp = verification["timestamp"]
@@ -557,16 +549,8 @@ def _decode_content(content: str) -> bytes | None:
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/heif"}
 
 
-_VENDORS: weakref.WeakKeyDictionary[SandboxState, VeriffSandbox] = weakref.WeakKeyDictionary()
-_VENDORS_LOCK = threading.Lock()
-
-
-def _vendor(state: SandboxState) -> VeriffSandbox:
-    """The one Veriff state per SandboxState, shared by the API app and the admin app."""
-    with _VENDORS_LOCK:
-        if state not in _VENDORS:
-            _VENDORS[state] = VeriffSandbox(state)
-        return _VENDORS[state]
+# The one Veriff state per SandboxState, shared by the API app and the admin app.
+_vendor = PerState(VeriffSandbox)
 
 
 def create_app(state: SandboxState) -> ASGIApp:
@@ -593,7 +577,7 @@ def create_app(state: SandboxState) -> ASGIApp:
         session_id: str,
         operation: Callable[[Request, str, Session], Response],
     ) -> Response:
-        if not _is_uuid(session_id):
+        if not is_uuid(session_id):
             return sandbox.fail(api_key, 400, "1002", "Query ID must be a valid UUID V4.")
         with sandbox.lock:
             session = sandbox.find(session_id)
@@ -828,7 +812,7 @@ def create_app(state: SandboxState) -> ASGIApp:
         api_key, error = sandbox.authenticate(request, attempt_id.encode(), is_body=False)
         if error is not None:
             return error
-        if not _is_uuid(attempt_id):
+        if not is_uuid(attempt_id):
             return sandbox.fail(api_key, 400, "1002", "Query ID must be a valid UUID V4.")
         with sandbox.lock:
             found = sandbox.attempts.get(attempt_id)
@@ -841,7 +825,7 @@ def create_app(state: SandboxState) -> ASGIApp:
         api_key, error = sandbox.authenticate(request, media_id.encode(), is_body=False)
         if error is not None:
             return error
-        if not _is_uuid(media_id):
+        if not is_uuid(media_id):
             return sandbox.fail(api_key, 400, "1101", "Validation failed.")
         with sandbox.lock:
             media = sandbox.media.get(media_id)

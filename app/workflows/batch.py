@@ -59,18 +59,18 @@ from app.errors import (
     RateLimited,
     RequestRejected,
 )
-from app.models.azure_face import AzureLivenessSessions, AzurePersonGroups
-from app.models.azure_face import SessionKind as AzureSessionKind
-from app.models.glair import GlairLivenessSessions, SessionStatus
-from app.models.glair import SessionKind as GlairSessionKind
-from app.models.uqudo import (
+from app.services import VerificationService
+from app.vendors.azure_face.types import AzureLivenessSessions, AzurePersonGroups
+from app.vendors.azure_face.types import SessionKind as AzureSessionKind
+from app.vendors.glair.types import GlairLivenessSessions, SessionStatus
+from app.vendors.glair.types import SessionKind as GlairSessionKind
+from app.vendors.uqudo.types import (
     DEFAULT_MATCH_LEVEL,
     DETAIL_INSERTED,
     DETAIL_VERIFICATION_ID,
     UqudoSessionResults,
 )
-from app.models.veriff import VeriffVerificationSessions
-from app.services import VerificationService
+from app.vendors.veriff.types import VeriffVerificationSessions
 from app.workflows import compare
 from app.workflows.batch_jobs import JOB_FINISHED, JOB_STOPPED, BatchJobStore
 from app.workflows.connections import Connection

@@ -36,15 +36,15 @@ from typing import Any
 from app.capabilities import SupportsFaceMatch
 from app.domain import CheckResult, EncodedImage, LoadedImage, Verdict
 from app.errors import AppError, CapabilityNotSupported, ConfigurationError, RequestRejected
-from app.models.azure_face import AzureFaceVerify, Detection
-from app.models.uqudo import (
+from app.services import VerificationService
+from app.vendors.azure_face.types import AzureFaceVerify, Detection
+from app.vendors.uqudo.types import (
     DEFAULT_MATCH_LEVEL,
     MATCH_LEVEL_MEANINGS,
     MAX_MATCH_LEVEL,
     MIN_MATCH_LEVEL,
     UqudoFaceMatch,
 )
-from app.services import VerificationService
 from app.workflows.connections import Connection
 
 OPERATION = "compare face match"

@@ -15,8 +15,7 @@ import httpx
 import pytest
 
 from app.errors import CredentialsMissing
-from app.http import NO_RETRY, RetryPolicy, make_client
-from app.providers.base import ProviderContext
+from app.http import NO_RETRY, ProviderContext, RetryPolicy, make_client
 from app.sandbox.app import IN_PROCESS_ORIGIN, SandboxTransport, create_sandbox_app
 from app.sandbox.state import SandboxState
 from app.store import Store

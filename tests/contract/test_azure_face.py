@@ -25,8 +25,8 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.models.azure_face import API_VERSIONS, SessionKind, SessionOptions
-from app.providers import azure_face
+from app.vendors.azure_face import client as azure_face
+from app.vendors.azure_face.types import API_VERSIONS, SessionKind, SessionOptions
 from tests.contract.conftest import SandboxEndpoint
 
 PREVIEW = ("v1.1-preview.1", "v1.2-preview.1")
@@ -589,8 +589,7 @@ LIVE_VERSION = os.environ.get("FACEDESK_LIVE_AZURE_API_VERSION", "v1.2")
 async def live_provider(tmp_path: Any) -> Any:
     if not LIVE_ENDPOINT or not (LIVE_KEY or LIVE_TOKEN):
         pytest.skip("FACEDESK_LIVE_AZURE_ENDPOINT and _KEY or _TOKEN are not set")
-    from app.http import make_client
-    from app.providers.base import ProviderContext
+    from app.http import ProviderContext, make_client
     from app.store import Store
 
     creds = {"subscription_key": LIVE_KEY, "entra_token": LIVE_TOKEN}

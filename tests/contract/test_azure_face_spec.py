@@ -19,13 +19,12 @@ import httpx
 import jsonschema
 import pytest
 
-from app.http import NO_RETRY, make_client
-from app.models.azure_face import SessionKind, SessionOptions
-from app.providers import azure_face
-from app.providers.base import ProviderContext
+from app.http import NO_RETRY, ProviderContext, make_client
 from app.sandbox.app import IN_PROCESS_ORIGIN, SandboxTransport, create_sandbox_app
 from app.sandbox.state import SandboxState
 from app.store import Store
+from app.vendors.azure_face import client as azure_face
+from app.vendors.azure_face.types import SessionKind, SessionOptions
 from tests.contract.test_azure_face import blank, photo
 from tests.shared_specs import azure_face_specs
 

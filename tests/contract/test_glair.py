@@ -32,13 +32,12 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import make_client
-from app.models.glair import GESTURES, SessionKind, SessionStatus
-from app.providers import glair
-from app.providers.base import ProviderContext
+from app.http import ProviderContext, make_client
 from app.sandbox.app import IN_PROCESS_ORIGIN, SandboxTransport, create_sandbox_app
 from app.sandbox.state import SandboxState
 from app.store import Store
+from app.vendors.glair import client as glair
+from app.vendors.glair.types import GESTURES, SessionKind, SessionStatus
 from tests.contract.conftest import SandboxEndpoint
 
 LIVE_VARS = (

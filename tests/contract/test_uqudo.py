@@ -33,11 +33,10 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import make_client
-from app.models.uqudo import DETAIL_VERIFICATION_ID
-from app.providers import uqudo
-from app.providers.base import ProviderContext
+from app.http import ProviderContext, make_client
 from app.store import Store
+from app.vendors.uqudo import client as uqudo
+from app.vendors.uqudo.types import DETAIL_VERIFICATION_ID
 
 API = "/uqudo/api/v1"
 

@@ -32,13 +32,13 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import make_client
-from app.models.veriff import VeriffSessionRequest
-from app.providers import veriff
-from app.providers.base import ProviderContext
-from app.providers.veriff import SIGNATURE_WARNING, VeriffProvider, sign
+from app.http import ProviderContext, make_client
 from app.sandbox import veriff as veriff_sandbox
 from app.store import Store
+from app.vendors.veriff import client as veriff
+from app.vendors.veriff.auth import SIGNATURE_WARNING, sign
+from app.vendors.veriff.client import VeriffProvider
+from app.vendors.veriff.types import VeriffSessionRequest
 from tests.contract.conftest import SandboxEndpoint
 
 API_KEY = veriff_sandbox.API_KEY

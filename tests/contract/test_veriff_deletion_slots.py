@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from app.errors import OperationRefused, ProviderUnavailable, RequestRejected
-from app.models.veriff import VeriffSessionRequest
-from app.providers import veriff
-from app.providers.veriff import VeriffProvider
+from app.vendors.veriff import client as veriff
+from app.vendors.veriff.client import VeriffProvider
+from app.vendors.veriff.types import VeriffSessionRequest
 from tests.contract.conftest import SandboxEndpoint
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app import providers
+from app import vendors as providers
 from app.workflows.batch import COLUMNS
 from app.workflows.connections import env_variable
 from tests.batch_images import original, variants, write_people

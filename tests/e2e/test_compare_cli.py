@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app import providers
+from app import vendors as providers
 from app.workflows.connections import env_variable
 from tests.sandbox_server import SocketSandbox
 

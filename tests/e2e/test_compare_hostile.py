@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app import providers
+from app import vendors as providers
 from app.workflows.connections import env_variable
 from tests.hostile_vendor import HostileVendor
 

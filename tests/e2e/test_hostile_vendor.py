@@ -20,14 +20,16 @@ from PIL import Image
 
 from app.domain import EncodedImage, ImageFormat
 from app.errors import AppError, ProviderUnavailable, UnexpectedResponse
-from app.http import NO_RETRY, make_client
-from app.models.azure_face import SessionKind as AzureKind
-from app.models.azure_face import SessionOptions
-from app.models.glair import SessionKind as GlairKind
-from app.models.veriff import VeriffSessionRequest
-from app.providers import azure_face, glair, uqudo, veriff
-from app.providers.base import ProviderContext
+from app.http import NO_RETRY, ProviderContext, make_client
 from app.store import Store
+from app.vendors.azure_face import client as azure_face
+from app.vendors.azure_face.types import SessionKind as AzureKind
+from app.vendors.azure_face.types import SessionOptions
+from app.vendors.glair import client as glair
+from app.vendors.glair.types import SessionKind as GlairKind
+from app.vendors.uqudo import client as uqudo
+from app.vendors.veriff import client as veriff
+from app.vendors.veriff.types import VeriffSessionRequest
 from tests.hostile_vendor import HostileVendor
 
 Operation = Callable[[Any], Awaitable[object]]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app import providers
+from app import vendors as providers
 from app.capabilities import SupportsConnectionTest
 from app.errors import AuthenticationFailed
 from app.paths import AppPaths
@@ -26,7 +26,7 @@ def server() -> Iterator[SocketSandbox]:
     running.stop()
 
 
-@pytest.mark.parametrize("module", providers.PROVIDER_MODULES, ids=lambda m: m.INFO.id)
+@pytest.mark.parametrize("module", providers.VENDORS, ids=lambda m: m.INFO.id)
 async def test_profile_pointing_at_the_socket_sandbox_connects(
     module, server: SocketSandbox, app_paths: AppPaths
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from PIL import Image
 
-from app.models.azure_face import AzureLivenessSessions, SessionKind, SessionOptions
+from app.vendors.azure_face.types import AzureLivenessSessions, SessionKind, SessionOptions
 from tests.ui.conftest import settle
 from ui.panels.azure_face import AzurePersonGroupsPanel, AzureSessionsPanel, AzureVerifyPanel
 from ui.panels.base import PanelContext

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from app.models.azure_face import SessionKind
 from app.paths import AppPaths
 from app.secrets import MemorySecretStore
 from app.services import open_service
 from app.settings import SettingsStore
+from app.vendors.azure_face.types import SessionKind
 from tests.ui.test_azure_face_panels import face_jpeg
 from ui.dialogs.confirm import Question
 from ui.main_window import MainWindow

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from app.models.glair import SessionKind, SessionStatus
 from app.settings import ConnectionProfile
+from app.vendors.glair.types import SessionKind, SessionStatus
 from tests.sandbox_server import SocketSandbox
 from tests.ui.conftest import settle
 from ui.panels import panels_for

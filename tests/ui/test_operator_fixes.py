@@ -8,10 +8,10 @@ from typing import Any
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QGroupBox, QLabel
 
-from app.models.azure_face import SessionKind
 from app.paths import AppPaths
 from app.secrets import MemorySecretStore
 from app.services import open_service
+from app.vendors.azure_face.types import SessionKind
 from tests.ui.conftest import settle
 from ui.main_window import MainWindow
 from ui.panels.azure_face import AzureSessionsPanel

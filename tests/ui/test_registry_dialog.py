@@ -98,7 +98,7 @@ def test_large_registry_pages_filters_in_sql_and_reaches_the_last_row(
 def test_double_click_opens_the_session_in_its_tab_and_ctrl_f_focuses_the_filter(
     qtbot: Any, qloop: asyncio.AbstractEventLoop, app_paths: AppPaths
 ) -> None:
-    from app.models.glair import GlairLivenessSessions, SessionKind
+    from app.vendors.glair.types import GlairLivenessSessions, SessionKind
     from ui.main_window import MainWindow
     from ui.panels.glair import GlairSessionsPanel
 

@@ -11,7 +11,7 @@ from typing import Any
 from PIL import Image
 
 from app.domain import LoadedImage
-from app.models.uqudo import DELETE_CONSEQUENCE, PURGE_CONSEQUENCE
+from app.vendors.uqudo.types import DELETE_CONSEQUENCE, PURGE_CONSEQUENCE
 from tests.ui.conftest import settle
 from ui.dialogs import confirm
 from ui.panels.base import PanelContext

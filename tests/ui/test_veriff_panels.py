@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from app.capabilities import Capability
-from app.models.veriff import SESSION_KIND
+from app.vendors.veriff.types import SESSION_KIND
 from tests.ui.conftest import settle
 from ui.dialogs import confirm
 from ui.errors import ErrorPresenter

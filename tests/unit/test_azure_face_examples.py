@@ -9,16 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from app.models.azure_face import SessionKind
-from app.providers.azure_face import (
-    _BY_CODE,
-    _BY_STATUS,
-    error_for,
+from app.vendors.azure_face.client import (
     parse_audit_entry,
     parse_ga_session,
     parse_preview_create,
     verify_result,
 )
+from app.vendors.azure_face.errors import _BY_CODE, _BY_STATUS, error_for
+from app.vendors.azure_face.types import SessionKind
 from tests.shared_specs import azure_face_specs
 
 EXAMPLES = azure_face_specs() / "examples"

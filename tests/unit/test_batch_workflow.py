@@ -287,7 +287,7 @@ def test_loading_without_a_thumbnail_still_validates_the_image() -> None:
 async def test_azure_search_inserts_new_persons_trains_the_group_then_finds_them(
     service: VerificationService, store: SqliteBatchJobStore, tmp_path: Path
 ) -> None:
-    from app.models.azure_face import AzurePersonGroups
+    from app.vendors.azure_face.types import AzurePersonGroups
 
     async with resolve(service, "azure_face").open(service) as provider:
         assert isinstance(provider, AzurePersonGroups)
@@ -318,10 +318,10 @@ async def test_azure_search_inserts_new_persons_trains_the_group_then_finds_them
 async def test_glair_and_azure_session_lookups_try_each_session_kind(
     service: VerificationService, store: SqliteBatchJobStore, tmp_path: Path
 ) -> None:
-    from app.models.azure_face import AzureLivenessSessions, SessionOptions
-    from app.models.azure_face import SessionKind as AzureKind
-    from app.models.glair import GlairLivenessSessions
-    from app.models.glair import SessionKind as GlairKind
+    from app.vendors.azure_face.types import AzureLivenessSessions, SessionOptions
+    from app.vendors.azure_face.types import SessionKind as AzureKind
+    from app.vendors.glair.types import GlairLivenessSessions
+    from app.vendors.glair.types import SessionKind as GlairKind
 
     glair = service.provider("glair", GlairLivenessSessions)
     # An active-liveness session: the lookup finds it after passive says "not found".

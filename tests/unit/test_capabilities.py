@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app import providers
+from app import vendors as providers
 from app.capabilities import SupportsConnectionTest, protocols_for
-from app.providers.base import ProviderContext
+from app.http import ProviderContext
 from app.store import Store
 
 
@@ -15,7 +15,7 @@ async def _credential(name: str) -> str:
     return "x"
 
 
-@pytest.mark.parametrize("module", providers.PROVIDER_MODULES, ids=lambda m: m.INFO.id)
+@pytest.mark.parametrize("module", providers.VENDORS, ids=lambda m: m.INFO.id)
 async def test_every_declared_capability_is_implemented(module, tmp_path) -> None:
     info = module.INFO
     async with httpx.AsyncClient() as client:
@@ -32,13 +32,13 @@ async def test_every_declared_capability_is_implemented(module, tmp_path) -> Non
         provider = module.create(ctx)
         assert isinstance(provider, SupportsConnectionTest)
         for capability in info.capabilities:
-            protocols = protocols_for(info.id, capability)
+            protocols = protocols_for(info, capability)
             assert protocols, f"{info.id} declares {capability} but no Protocol describes it"
             for protocol in protocols:
                 assert isinstance(provider, protocol), f"{info.id} lacks {protocol.__name__}"
 
 
-@pytest.mark.parametrize("module", providers.PROVIDER_MODULES, ids=lambda m: m.INFO.id)
+@pytest.mark.parametrize("module", providers.VENDORS, ids=lambda m: m.INFO.id)
 def test_provider_info_is_complete(module) -> None:
     info = module.INFO
     assert info.display_name

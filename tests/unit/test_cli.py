@@ -11,7 +11,7 @@ from PIL import Image
 
 from app.cli import prepare as cli
 from app.domain import ImageFormat, UploadRules
-from app.providers import registry
+from app.vendors import registry
 from tests.unit.test_imaging import encode, exif_with, photo
 
 

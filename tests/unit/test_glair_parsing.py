@@ -17,8 +17,9 @@ from app.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from app.models.glair import GESTURES, SessionKind, SessionStatus, describe_gesture
-from app.providers import glair
+from app.vendors.glair import client as glair
+from app.vendors.glair import errors as glair_errors
+from app.vendors.glair.types import GESTURES, SessionKind, SessionStatus, describe_gesture
 
 
 def test_sid_is_the_last_path_segment() -> None:
@@ -173,7 +174,7 @@ def test_status_table(status: int, headers: dict[str, str], cls: type[Exception]
         headers={**headers, "Request-Id": "r-9"},
         request=httpx.Request("POST", "https://api.vision.glair.ai/face/v1/match"),
     )
-    error = glair._error(response, "face match", {"error": "bad thing"})
+    error = glair_errors.error_for(response, "face match", {"error": "bad thing"})
     assert type(error) is cls
     assert error.request_id == "r-9"
     assert error.user_message

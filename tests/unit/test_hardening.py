@@ -20,6 +20,8 @@ from app.errors import (
 from app.http import (
     JSON_REPLY_CAP,
     MAX_JSON_DEPTH,
+    ProviderContext,
+    error_body,
     json_body,
     make_client,
     parse_json,
@@ -27,12 +29,14 @@ from app.http import (
     send,
     vendor_path,
 )
-from app.models.azure_face import SessionKind as AzureKind
-from app.models.azure_face import SessionOptions
-from app.models.glair import SessionKind as GlairKind
-from app.providers import azure_face, glair, uqudo, veriff
-from app.providers.base import ProviderContext, error_body
 from app.store import Store
+from app.vendors.azure_face import client as azure_face
+from app.vendors.azure_face.types import SessionKind as AzureKind
+from app.vendors.azure_face.types import SessionOptions
+from app.vendors.glair import client as glair
+from app.vendors.glair.types import SessionKind as GlairKind
+from app.vendors.uqudo import client as uqudo
+from app.vendors.veriff import client as veriff
 
 BAD_IDS = [
     ("", "is empty"),

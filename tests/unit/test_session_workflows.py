@@ -14,10 +14,18 @@ import app.sandbox.azure_face as azure_sandbox
 import app.sandbox.uqudo as uqudo_sandbox
 from app.domain import EncodedImage, ImageFormat
 from app.errors import NotFound, OperationRefused
-from app.models.glair import GlairLivenessSessions, SessionKind, SessionStatus
 from app.paths import AppPaths
 from app.secrets import MemorySecretStore
 from app.services import NEW_OBJECT_TARGET, VerificationService, open_service
+from app.vendors.glair.types import GlairLivenessSessions, SessionKind, SessionStatus
+from app.vendors.uqudo.sessions import (
+    FOUND,
+    INSERTED,
+    ONE_TO_N_KIND,
+    SELFIE_DELETED,
+    image_fingerprint,
+    record_one_to_n,
+)
 from app.workflows import sandbox_controls
 from app.workflows.sandbox_controls import (
     AzureDeviceOutcome,
@@ -38,14 +46,6 @@ from app.workflows.sessions import (
     shown_time,
     status_text,
     status_word,
-)
-from app.workflows.uqudo_sessions import (
-    FOUND,
-    INSERTED,
-    ONE_TO_N_KIND,
-    SELFIE_DELETED,
-    image_fingerprint,
-    record_one_to_n,
 )
 
 

@@ -17,16 +17,16 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from app.capabilities import protocols_for
 from app.domain import EncodedImage, ImageFormat, Verdict
 from app.errors import UnexpectedResponse
-from app.http import NO_RETRY, make_client
-from app.models.uqudo import (
+from app.http import NO_RETRY, ProviderContext, make_client
+from app.store import Store
+from app.vendors.uqudo import auth as uqudo_auth
+from app.vendors.uqudo import client as uqudo
+from app.vendors.uqudo.types import (
     DETAIL_ALREADY_KNOWN,
     DETAIL_INSERTED,
     DETAIL_VERIFICATION_ID,
     MATCH_LEVEL_MEANINGS,
 )
-from app.providers import uqudo
-from app.providers.base import ProviderContext
-from app.store import Store
 
 ORIGIN = "https://uqudo.test"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -182,7 +182,7 @@ def test_face_object_from_an_enrolment_result():
 def test_every_declared_capability_is_implemented(connect):
     provider = connect()
     for capability in uqudo.INFO.capabilities:
-        protocols = protocols_for("uqudo", capability)
+        protocols = protocols_for(uqudo.INFO, capability)
         assert protocols, capability
         for protocol in protocols:
             assert isinstance(provider, protocol), (capability, protocol)
@@ -204,7 +204,7 @@ async def test_token_is_requested_once_form_encoded_and_never_logged(fake, conne
 
 async def test_token_is_renewed_shortly_before_it_expires(fake, connect, monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(uqudo, "_monotonic", lambda: now[0])
+    monkeypatch.setattr(uqudo_auth, "_monotonic", lambda: now[0])
     provider = connect()
     await provider.match_faces(image(), image())
     now[0] += 1800 - 61  # still outside the renewal margin
@@ -217,7 +217,7 @@ async def test_token_is_renewed_shortly_before_it_expires(fake, connect, monkeyp
 
 async def test_missing_expires_in_counts_as_five_minutes(fake, connect, monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(uqudo, "_monotonic", lambda: now[0])
+    monkeypatch.setattr(uqudo_auth, "_monotonic", lambda: now[0])
     fake.expires_in = None
     provider = connect()
     await provider.match_faces(image(), image())

@@ -8,14 +8,13 @@ import httpx
 import pytest
 
 from app.domain import Verdict
-from app.models.veriff import REASON_CODES, VeriffDecision, VeriffSessionRequest, reason_words
-from app.providers.veriff import (
-    VeriffAuth,
-    VeriffProvider,
-    quota_from_events,
-    response_signature_ok,
-    sign,
-    signed_message,
+from app.vendors.veriff.auth import VeriffAuth, response_signature_ok, sign, signed_message
+from app.vendors.veriff.client import VeriffProvider, quota_from_events
+from app.vendors.veriff.types import (
+    REASON_CODES,
+    VeriffDecision,
+    VeriffSessionRequest,
+    reason_words,
 )
 
 VECTOR_SECRET = "abcdef12-abcd-abcd-abcd-abcdef012345"
@@ -120,7 +119,8 @@ def test_decision_words() -> None:
 
 def test_every_mapped_error_says_what_to_do() -> None:
     """Each message says what happened and what to do (here: an instruction is present)."""
-    from app.providers.veriff import _CODE_ERRORS, _STATUS_ERRORS, _delete_refusal
+    from app.vendors.veriff.client import _delete_refusal
+    from app.vendors.veriff.errors import _CODE_ERRORS, _STATUS_ERRORS
 
     actions = (
         "Check", "Choose", "Try", "Ask", "Create", "Load", "Paste", "Wait", "Enter", "Open",
@@ -128,7 +128,7 @@ def test_every_mapped_error_says_what_to_do() -> None:
     )  # fmt: skip
     for key, (_cls, message) in [*_CODE_ERRORS.items(), *_STATUS_ERRORS.items()]:
         if key == 429:
-            continue  # built per response from Retry-After (see _rate_message)
+            continue  # built per response from Retry-After (see rate_message)
         assert any(word in message for word in actions), (key, message)
     for status in ("submitted", "review"):
         assert "Wait for Veriff's decision" in _delete_refusal(status)[1]

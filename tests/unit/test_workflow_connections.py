@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app import providers
+from app import vendors as providers
 from app.errors import ConfigurationError
 from app.paths import AppPaths
 from app.secrets import MemorySecretStore

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from app.capabilities import Capability
 from app.domain import CheckResult, EncodedImage, SessionRecord, Verdict
 from app.errors import NotFound, OperationRefused
-from app.models.azure_face import (
+from app.vendors.azure_face.types import (
     SINGLE_MODAL_VERSIONS,
     AzureFaceVerify,
     AzureLivenessSessions,

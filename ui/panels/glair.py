@@ -1,6 +1,6 @@
 """The GLAIR Vision tab: face match, image liveness (passive / active) and liveness sessions.
 
-Everything goes through `VerificationService` typed by the Protocols in app.models.glair.
+Everything goes through `VerificationService` typed by the Protocols in app.vendors.glair.types.
 GLAIR cannot list sessions, so the sessions panel lists the session registry; every session
 created or opened is written there, and pending ones are watched until they finish or expire.
 
@@ -37,7 +37,7 @@ from app.capabilities import Capability, SupportsFaceMatch, SupportsImageLivenes
 from app.clipboard import ClipRole
 from app.domain import CheckResult, SessionRecord, Verdict
 from app.errors import NotFound
-from app.models.glair import (
+from app.vendors.glair.types import (
     GESTURES,
     GlairActiveLiveness,
     GlairLivenessSessions,

@@ -40,7 +40,16 @@ from app.capabilities import (
 )
 from app.domain import CheckResult, SessionRecord, Verdict
 from app.errors import OperationRefused
-from app.models.uqudo import (
+from app.vendors.uqudo.sessions import (
+    FACE_SESSION_KIND,
+    FOUND,
+    INSERTED,
+    SELFIE_DELETED,
+    face_session_label,
+    image_fingerprint,
+    record_one_to_n,
+)
+from app.vendors.uqudo.types import (
     DEFAULT_MATCH_LEVEL,
     DELETE_CONSEQUENCE,
     DETAIL_ALREADY_KNOWN,
@@ -55,15 +64,6 @@ from app.models.uqudo import (
     UqudoSessionResults,
 )
 from app.workflows.sessions import Audited, seconds_left
-from app.workflows.uqudo_sessions import (
-    FACE_SESSION_KIND,
-    FOUND,
-    INSERTED,
-    SELFIE_DELETED,
-    face_session_label,
-    image_fingerprint,
-    record_one_to_n,
-)
 from ui.dialogs.confirm import confirm_destructive
 from ui.panels.base import Panel, PanelContext
 from ui.widgets.copy_field import CopyField

@@ -43,7 +43,7 @@ from app.capabilities import Capability
 from app.clipboard import ClipRole
 from app.domain import CheckResult, EncodedImage, SessionRecord
 from app.errors import OperationRefused
-from app.models.veriff import (
+from app.vendors.veriff.types import (
     DOCUMENT_TYPES,
     SESSION_KIND,
     STATUS_WORDS,

@@ -1,12 +1,11 @@
-"""uqudo client: OAuth2 client credentials, Face API (sessions, match, 1:N index) and Info API.
+"""uqudo client: Face API (sessions, match, 1:N index) and Info API.
 
-Wire contract: shared/providers/uqudo.md. The access token lives only in this object's memory:
-it is cached until shortly before `expires_in`, renewed once when the API answers 401, and never
-logged or written anywhere. Session results are JWS tokens verified here against uqudo's JWKS
-(RS256 with `cryptography`; keys cached, refetched once on an unknown `kid`).
+Wire contract: shared/providers/uqudo.md. The access token is `UqudoAuth` (auth.py), failed
+replies map through `ERRORS` (errors.py). Session results are JWS tokens verified here against
+uqudo's JWKS (RS256 with `cryptography`; keys cached, refetched once on an unknown `kid`).
 
-One module past ~600 lines because it is one job, the uqudo client: its token cache and the
-JWS verification of session results are used by every call here and by nothing else.
+Slightly past ~600 lines because it is one job, the uqudo client: the JWS verification of
+session results is used by every Info API call here and by nothing else.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import binascii
 import json
 import logging
 import re
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,22 +25,29 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from app.capabilities import Capability, ConnectionField, CredentialField, ProviderInfo
-from app.domain import CheckResult, EncodedImage, ImageFormat, Score, UploadRules, Verdict
+from app.domain import CheckResult, EncodedImage, Score, Verdict
 from app.errors import (
-    AppError,
-    AuthenticationFailed,
-    NotFound,
     OperationRefused,
-    PermissionDenied,
-    ProviderError,
-    ProviderUnavailable,
-    RateLimited,
-    RequestRejected,
     UnexpectedResponse,
 )
-from app.http import MEDIA_REPLY_CAP, describe_shape, json_body, request_id_of, send, vendor_path
-from app.models.uqudo import (
+from app.http import (
+    MEDIA_REPLY_CAP,
+    ProviderContext,
+    describe_shape,
+    json_body,
+    request_id_of,
+    send,
+    unexpected_response,
+    vendor_path,
+)
+from app.http.parse import as_bool, as_int, as_str
+
+# INFO is re-exported: a holder of the client module (tests, the contract kit) reads it here.
+from app.vendors.uqudo import INFO as INFO
+from app.vendors.uqudo import NAME
+from app.vendors.uqudo.auth import TOKEN_PATH, UqudoAuth
+from app.vendors.uqudo.errors import error_for
+from app.vendors.uqudo.types import (
     DEFAULT_MATCH_LEVEL,
     DETAIL_ACHIEVED_LEVEL,
     DETAIL_ALREADY_KNOWN,
@@ -59,209 +64,13 @@ from app.models.uqudo import (
     SessionResult,
     clamp_level,
 )
-from app.providers.base import (
-    ProviderContext,
-    error_body,
-    error_from_status,
-    retry_hint,
-    unexpected_response,
-)
 
 log = logging.getLogger("facedesk.providers.uqudo")
 
-NAME = "uqudo"
-TOKEN_PATH = "/api/oauth/token"  # §1, on the auth host
 JWKS_PATH = "/api/.well-known/jwks.json"  # §7, on the API host, public
-# Renew this long before uqudo's expiry so a token never dies in flight.
-TOKEN_MARGIN_SECONDS = 60.0
-MAX_IMAGE_BYTES = 5_000_000  # §0: "max 5 MB per image"; the decimal reading is the safe one
-# The token cache's clock; a module attribute so tests can move time.
-_monotonic = time.monotonic
 UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
-
-INFO = ProviderInfo(
-    id="uqudo",
-    display_name="uqudo",
-    description=(
-        "uqudo Face API: face sessions for the mobile/web SDK, server-side face match with "
-        "match levels 1–5, the tenant's 1:N face index, and signed session results (Info API)."
-    ),
-    capabilities=frozenset(
-        {
-            Capability.FACE_MATCH,
-            Capability.LIVENESS_SESSIONS,
-            Capability.ONE_TO_N_SEARCH,
-            Capability.ONE_TO_N_ENROLL,
-            Capability.ONE_TO_N_DELETE,
-            Capability.SESSION_RESULTS,
-        }
-    ),
-    credential_fields=(
-        CredentialField(
-            "client_id",
-            "Client id",
-            "Customer Portal › Development › Credentials.",
-            secret=False,
-        ),
-        CredentialField(
-            "client_secret", "Client secret", "Customer Portal › Development › Credentials."
-        ),
-    ),
-    connection_fields=(
-        ConnectionField(
-            "auth_url",
-            "Auth URL",
-            default="https://auth.uqudo.io",
-            help="Host of the token endpoint (/api/oauth/token).",
-            is_url=True,
-        ),
-        ConnectionField(
-            "api_url",
-            "API URL",
-            default="https://id.uqudo.io",
-            help="Your tenant's API base URL, as shown in the Customer Portal under "
-            "Development › Credentials.",
-            is_url=True,
-        ),
-    ),
-    upload_rules=UploadRules(
-        max_bytes=MAX_IMAGE_BYTES,
-        formats=(ImageFormat.JPEG, ImageFormat.PNG),
-        base64_in_json=True,
-        note="JPEG or PNG, at most 5 MB per image (§0).",
-    ),
-    sandbox_connection={"auth_url": "{root}/uqudo", "api_url": "{root}/uqudo"},
-    sandbox_credentials={"client_id": "sandbox-client", "client_secret": "sandbox-secret"},
-    docs_url="https://docs.uqudo.com/docs/kyc/uqudo-api/face",
-)
-
-# --- the one status → error table ---------------------------------------------------------------
-# §0: uqudo documents no error body, so the client keys on (operation kind, status) only.
-# "{feature}" and "{retry}" are filled in when the error is built.
-_ERRORS: dict[tuple[str, int], tuple[type[ProviderError], str]] = {
-    ("token", 400): (
-        RequestRejected,
-        "uqudo's token endpoint refused the request. Check the Auth URL in Connection settings "
-        "(normally https://auth.uqudo.io).",
-    ),
-    ("token", 401): (
-        AuthenticationFailed,
-        "uqudo rejected the client id or client secret. Check both in Credentials (Customer "
-        "Portal › Development › Credentials).",
-    ),
-    ("token", 403): (
-        AuthenticationFailed,
-        "uqudo refused to issue a token for this client. Check the client id and secret in "
-        "Credentials, or ask uqudo whether the client is active.",
-    ),
-    ("token", 404): (
-        RequestRejected,
-        "The Auth URL does not serve uqudo's token endpoint. Check the Auth URL in Connection "
-        "settings (normally https://auth.uqudo.io).",
-    ),
-    ("*", 400): (
-        RequestRejected,
-        "uqudo rejected the request as invalid. Check that the image is a clear JPEG or PNG "
-        "showing one face, then try again.",
-    ),
-    ("match", 400): (
-        RequestRejected,
-        "uqudo rejected the face match as invalid. Check that both images show one clear face "
-        "and that the minimum level is between 1 and 5.",
-    ),
-    ("info", 400): (
-        RequestRejected,
-        "uqudo rejected the session id. Session ids look like 8-4-4-4-12 hexadecimal digits.",
-    ),
-    ("*", 401): (
-        AuthenticationFailed,
-        "uqudo did not accept a freshly issued access token on the API host. Check that the "
-        "API URL is the one the Customer Portal shows for this client.",
-    ),
-    ("*", 403): (
-        PermissionDenied,
-        "This uqudo tenant is not allowed to use {feature}. Ask uqudo to enable it for your "
-        "client.",
-    ),
-    ("one_to_n_delete", 400): (
-        RequestRejected,
-        "uqudo rejected this oneToNVerificationId. Copy it again from a 1:N search or insert "
-        "result and try again.",
-    ),
-    # A 404 on a route that carries no id means the API host does not serve uqudo's API.
-    ("*", 404): (
-        NotFound,
-        "The API URL does not serve this uqudo endpoint. Check the API URL in Connection "
-        "settings (the one the Customer Portal shows under Development › Credentials).",
-    ),
-    ("one_to_n_delete", 404): (
-        NotFound,
-        "uqudo does not know this oneToNVerificationId in your tenant's 1:N index.",
-    ),
-    ("info", 404): (
-        NotFound,
-        "uqudo has no result for this session: it was not completed yet, was purged, or "
-        "expired (results are kept for about 30 minutes).",
-    ),
-    ("image", 404): (
-        NotFound,
-        "uqudo no longer has this image: images are kept only while the session result is "
-        "(about 30 minutes), or the session was purged.",
-    ),
-    ("*", 413): (
-        RequestRejected,
-        "The image is larger than uqudo's 5 MB limit. Load a smaller photo and try again.",
-    ),
-    ("*", 415): (
-        RequestRejected,
-        "uqudo accepts only JPEG or PNG images. Load the photo again (FaceDesk converts it).",
-    ),
-    ("*", 429): (RateLimited, "uqudo is limiting how often you can call it. {retry}"),
-    ("*", 500): (
-        ProviderUnavailable,
-        "uqudo had a problem on its side. {retry} If it keeps happening, check uqudo's status.",
-    ),
-}
-_FEATURES = {
-    "token": "API access",
-    "face_session": "face sessions",
-    "match": "face match",
-    "one_to_n": "the 1:N face index (search, insert and delete)",
-    "one_to_n_delete": "the 1:N face index (search, insert and delete)",
-    "info": "the Info API (session results)",
-    "image": "the Info API (session images)",
-}
-
-
-def _error(response: httpx.Response, *, kind: str, operation: str) -> AppError:
-    """The typed error for a failed response, from the table above."""
-    status = response.status_code
-    key_status = 500 if status >= 500 else status
-    entry = _ERRORS.get((kind, key_status)) or _ERRORS.get(("*", key_status))
-    if entry is None:
-        cls: type[ProviderError] = RequestRejected
-        template = f"uqudo refused the request (HTTP {status}). Copy the details for support."
-    else:
-        cls, template = entry
-    message = template.format(
-        feature=_FEATURES.get(kind, "this feature"), retry=retry_hint(response)
-    )
-    return error_from_status(
-        response,
-        provider=NAME,
-        operation=operation,
-        message=message,
-        vendor_code=_vendor_code(response),
-        cls=cls,
-    )
-
-
-def _vendor_code(response: httpx.Response) -> str | None:
-    """The short `error` word of a body (OAuth2 or Spring style), if any: for "Copy details"."""
-    code = error_body(response).get("error")
-    return code if isinstance(code, str) and 0 < len(code) <= 64 else None
 
 
 def _unexpected(operation: str, response: httpx.Response | None, what: str) -> UnexpectedResponse:
@@ -278,32 +87,8 @@ def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _as_bool(value: object) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
-
-
-def _as_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
-
-
-def _as_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _time(value: object) -> datetime | None:
-    number = _as_int(value)
+    number = as_int(value, from_text=True)
     return datetime.fromtimestamp(number, UTC) if number is not None else None
 
 
@@ -313,11 +98,11 @@ def level_meaning(level: int) -> str:
 
 def match_result(body: Mapping[str, Any], minimum: int, request_id: str | None) -> CheckResult:
     """A face match answer (§3) as the operator reads it: decision, level, meaning."""
-    raw_level = _as_int(body.get("matchLevel"))
+    raw_level = as_int(body.get("matchLevel"), from_text=True)
     if raw_level is None:
         raise ValueError("matchLevel missing")
     level = clamp_level(raw_level)
-    matched = _as_bool(body.get("match"))
+    matched = as_bool(body.get("match"), from_text=True)
     warnings: tuple[str, ...] = ()
     if matched is None:
         # [INFERRED] §3: match = matchLevel >= minimumMatchLevel; derive it when it is missing.
@@ -344,8 +129,8 @@ def match_result(body: Mapping[str, Any], minimum: int, request_id: str | None) 
 
 def search_result(body: Mapping[str, Any], insert: bool, request_id: str | None) -> CheckResult:
     """A 1:N search answer (§4): already known or not, and the id to keep."""
-    verification_id = _as_str(body.get("oneToNVerificationId"))
-    matched = _as_bool(body.get("oneToNVerificationMatch"))
+    verification_id = as_str(body.get("oneToNVerificationId"))
+    matched = as_bool(body.get("oneToNVerificationMatch"), from_text=True)
     warnings: list[str] = []
     if matched is None:
         # §4: the type comes from the SDK docs only; without it, an id on a search that could
@@ -386,9 +171,9 @@ def insert_result(body: Mapping[str, Any], request_id: str | None) -> CheckResul
     """A 1:N insert answer (§5); its field list is undocumented, so accept likely id names."""
     verification_id = next(
         (
-            _as_str(body.get(name))
+            as_str(body.get(name))
             for name in ("oneToNVerificationId", "verificationId", "id")
-            if _as_str(body.get(name))
+            if as_str(body.get(name))
         ),
         None,
     )
@@ -412,13 +197,13 @@ def insert_result(body: Mapping[str, Any], request_id: str | None) -> CheckResul
 def parse_face_object(value: object) -> FaceObject | None:
     if not isinstance(value, Mapping):
         return None
-    level = _as_int(value.get("matchLevel"))
+    level = as_int(value.get("matchLevel"), from_text=True)
     return FaceObject(
-        match=_as_bool(value.get("match")),
+        match=as_bool(value.get("match"), from_text=True),
         match_level=clamp_level(level) if level is not None else None,
-        audit_trail_image_id=_as_str(value.get("auditTrailImageId")),
-        one_to_n_verification_id=_as_str(value.get("oneToNVerificationId")),
-        one_to_n_verification_match=_as_bool(value.get("oneToNVerificationMatch")),
+        audit_trail_image_id=as_str(value.get("auditTrailImageId")),
+        one_to_n_verification_id=as_str(value.get("oneToNVerificationId")),
+        one_to_n_verification_match=as_bool(value.get("oneToNVerificationMatch"), from_text=True),
     )
 
 
@@ -476,59 +261,9 @@ class UqudoProvider:
 
     def __init__(self, ctx: ProviderContext) -> None:
         self._ctx = ctx
-        self._token: str | None = None
-        self._token_expires_at = 0.0  # time.monotonic() deadline, margin already applied
-        self._token_lock = asyncio.Lock()
+        self._auth = UqudoAuth(ctx.http, lambda: ctx.url("auth_url", TOKEN_PATH), ctx.credential)
         self._jwks: dict[str, rsa.RSAPublicKey] = {}
         self._jwks_lock = asyncio.Lock()
-        self._client_id: str | None = None  # not secret; kept to check a result's `aud`
-
-    # --- authentication ------------------------------------------------------------------------
-
-    async def _access_token(self, *, stale: str | None = None) -> str:
-        """The cached token, or a new one; `stale` is a token the API just refused."""
-        async with self._token_lock:
-            fresh = self._token is not None and _monotonic() < self._token_expires_at
-            if fresh and self._token != stale and self._token is not None:
-                return self._token
-            self._token = None
-            token, lifetime = await self._request_token()
-            margin = min(TOKEN_MARGIN_SECONDS, lifetime / 10)
-            self._token = token
-            self._token_expires_at = _monotonic() + max(0.0, lifetime - margin)
-            return token
-
-    async def _request_token(self) -> tuple[str, float]:
-        client_id = await self._ctx.credential("client_id")
-        client_secret = await self._ctx.credential("client_secret")
-        self._client_id = client_id
-        operation = "get access token"
-        response = await send(
-            self._ctx.http,
-            "POST",
-            self._ctx.url("auth_url", TOKEN_PATH),
-            provider=NAME,
-            operation=operation,
-            path_template=TOKEN_PATH,
-            # §1: form-encoded, never JSON; httpx sets the content type for `data=`.
-            data={
-                "grant_type": "client_credentials",
-                "client_id": client_id,
-                "client_secret": client_secret,
-            },
-            headers={"Accept": "application/json"},
-        )
-        if response.status_code >= 400:
-            raise _error(response, kind="token", operation=operation)
-        body = json_body(response, provider=NAME, operation=operation)
-        token = _as_str(body.get("access_token")) if isinstance(body, dict) else None
-        if token is None:
-            log.warning("uqudo token response has shape %s", describe_shape(body))
-            raise _unexpected(operation, response, "no access token")
-        lifetime = _as_int(body.get("expires_in"))
-        # [INFERRED] §1: a missing expires_in is treated as 5 minutes, to renew early rather
-        # than hold a dead token.
-        return token, float(lifetime if lifetime and lifetime > 0 else 300)
 
     async def _call(
         self,
@@ -541,28 +276,20 @@ class UqudoProvider:
         headers: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """An authenticated API call; a 401 renews the token once and repeats the call."""
-        url = self._ctx.url("api_url", path)
-        token = await self._access_token()
-        for attempt in (1, 2):
-            response = await send(
-                self._ctx.http,
-                method,
-                url,
-                provider=NAME,
-                operation=operation,
-                path_template=template,
-                headers={**(headers or {}), "Authorization": f"Bearer {token}"},
-                **kwargs,
-            )
-            if response.status_code == 401 and attempt == 1:
-                # The token expired early or was revoked: a 401 means nothing was done, so
-                # repeating even a POST once is safe.
-                token = await self._access_token(stale=token)
-                continue
-            break
+        """An authenticated API call; `UqudoAuth` renews the token once on a 401."""
+        response = await send(
+            self._ctx.http,
+            method,
+            self._ctx.url("api_url", path),
+            provider=NAME,
+            operation=operation,
+            path_template=template,
+            headers=dict(headers or {}),
+            auth=self._auth,
+            **kwargs,
+        )
         if response.status_code >= 400:
-            raise _error(response, kind=kind, operation=operation)
+            raise error_for(response, kind=kind, operation=operation)
         return response
 
     async def _json_call(
@@ -581,7 +308,7 @@ class UqudoProvider:
 
     async def test_connection(self) -> str:
         """Get a token from the auth host, then read the JWKS from the API host."""
-        await self._access_token()
+        await self._auth.access_token()
         await self._refresh_jwks()
         return (
             f"uqudo issued an access token and the API host answered "
@@ -600,7 +327,7 @@ class UqudoProvider:
             files={"idPhoto": (f"idPhoto{id_photo.extension}", id_photo.data, id_photo.mime_type)},
         )
         body = json_body(response, provider=NAME, operation=operation)
-        session_id = _as_str(body.get("sessionId")) if isinstance(body, dict) else None
+        session_id = as_str(body.get("sessionId")) if isinstance(body, dict) else None
         if session_id is None:
             log.warning("uqudo %s: unexpected shape %s", operation, describe_shape(body))
             raise _unexpected(operation, response, "no sessionId")
@@ -733,7 +460,7 @@ class UqudoProvider:
         if not isinstance(header, dict) or not isinstance(claims, dict):
             raise _unexpected(operation, response, "a malformed signed result")
         algorithm = header.get("alg")
-        kid = _as_str(header.get("kid"))
+        kid = as_str(header.get("kid"))
         if algorithm != "RS256" or kid is None:
             # Only RS256 with a key id is accepted: never "none", never an HMAC algorithm
             # that would let the public key act as a shared secret.
@@ -765,16 +492,16 @@ class UqudoProvider:
         warnings: list[str] = []
         data = claims.get("data") if isinstance(claims.get("data"), Mapping) else {}
         assert isinstance(data, Mapping)
-        data_session = _as_str(data.get("sessionId"))
+        data_session = as_str(data.get("sessionId"))
         audience = claims.get("aud")
         audiences = [a for a in (audience if isinstance(audience, list) else [audience]) if a]
-        if self._client_id and audiences and self._client_id not in audiences:
+        if self._auth.client_id and audiences and self._auth.client_id not in audiences:
             # §7 [DOC]: aud is the client id; another tenant's result deserves a warning.
             warnings.append("The result was issued for a different client id (aud).")
         expires_at = _time(claims.get("exp"))
         if expires_at is not None and expires_at < datetime.now(UTC):
             warnings.append("The result token's own expiry time has passed.")
-        jti = _as_str(claims.get("jti"))
+        jti = as_str(claims.get("jti"))
         if jti is not None and jti != session_id:
             warnings.append(f"The result's jti ({jti}) differs from the id it was fetched by.")
         face = face_from_claims(claims)
@@ -783,7 +510,7 @@ class UqudoProvider:
         if face is not None and face.audit_trail_image_id:
             image_ids["Audit-trail selfie"] = face.audit_trail_image_id
         for name, label in (("faceImageId", "Face image"), ("frontImageId", "Document front")):
-            value = _as_str(data.get(name))
+            value = as_str(data.get(name))
             if value:
                 image_ids[label] = value
         if warnings:
@@ -805,7 +532,7 @@ class UqudoProvider:
             face=face,
             check=check,
             data_session_id=data_session,
-            nonce=_as_str(data.get("nonce")),
+            nonce=as_str(data.get("nonce")),
             issued_at=_time(claims.get("iat")),
             expires_at=expires_at,
             warnings=tuple(warnings),
@@ -839,7 +566,7 @@ class UqudoProvider:
                 path_template=JWKS_PATH,
             )
             if response.status_code >= 400:
-                raise _error(response, kind="jwks", operation=operation)
+                raise error_for(response, kind="jwks", operation=operation)
             body = json_body(response, provider=NAME, operation=operation)
             keys = body.get("keys") if isinstance(body, dict) else None
             if not isinstance(keys, list):
@@ -849,7 +576,7 @@ class UqudoProvider:
             for jwk in keys:
                 if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
                     continue
-                kid, n, e = (_as_str(jwk.get(name)) for name in ("kid", "n", "e"))
+                kid, n, e = (as_str(jwk.get(name)) for name in ("kid", "n", "e"))
                 if kid is None or n is None or e is None:
                     continue
                 try:

@@ -2,14 +2,14 @@
 
 Contract: shared/providers/azure-face.md. Base URL `{endpoint}/face/{apiVersion}` (§1); the API
 version comes from the connection and picks the liveness path family (§0). Authentication is a
-subscription key (`Ocp-Apim-Subscription-Key`) or a pasted Microsoft Entra bearer token; either
-suffices. A session's `authToken` is a bearer credential for the end-user device: it is returned
-to the caller only inside `LivenessSession.auth_token` (repr-hidden) and never logged.
+subscription key or a pasted Microsoft Entra bearer token (`AzureKeyAuth`, auth.py); failed
+replies map through `ERRORS` (errors.py). A session's `authToken` is a bearer credential for
+the end-user device: it is returned to the caller only inside `LivenessSession.auth_token`
+(repr-hidden) and never logged.
 
-One module past ~600 lines because it is one job, the Azure client: detect/verify, person
-groups and the version-dependent liveness families share one request path, one error mapping
-and one reply parser; it moves into app/vendors/azure_face/ as a package in the workspace
-redesign.
+Past ~600 lines because it is one job, the Azure client: detect/verify, person groups and the
+two version-dependent liveness families share one request path and one set of reply parsers
+(auth, the error table and the types already live beside it).
 """
 
 from __future__ import annotations
@@ -23,25 +23,35 @@ from typing import Any
 
 import httpx
 
-from app.capabilities import Capability, ConnectionField, CredentialField, ProviderInfo
-from app.domain import CheckResult, EncodedImage, ImageFormat, Score, UploadRules, Verdict
+from app.domain import CheckResult, EncodedImage, Score, Verdict
 from app.errors import (
     AppError,
-    AuthenticationFailed,
     CapabilityNotSupported,
-    CredentialsMissing,
     NotFound,
     OperationRefused,
-    PermissionDenied,
-    ProviderError,
     ProviderUnavailable,
-    RateLimited,
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import MEDIA_REPLY_CAP, json_body, path_segment, request_id_of, send, vendor_path
-from app.models.azure_face import (
-    API_VERSIONS,
+from app.http import (
+    MEDIA_REPLY_CAP,
+    ProviderContext,
+    json_body,
+    path_segment,
+    request_id_of,
+    send,
+    unexpected_response,
+    vendor_path,
+)
+from app.http.parse import as_bool, as_dict, as_float, as_str
+from app.http.poll import REAL_CLOCK, PollClock, poll
+from app.vendors.azure_face import DEFAULT_VERSION, NAME
+
+# INFO is re-exported: a holder of the client module (tests, the contract kit) reads it here.
+from app.vendors.azure_face import INFO as INFO
+from app.vendors.azure_face.auth import azure_auth
+from app.vendors.azure_face.errors import error_for
+from app.vendors.azure_face.types import (
     SINGLE_MODAL_VERSIONS,
     AuditEntry,
     Candidate,
@@ -60,272 +70,19 @@ from app.models.azure_face import (
     TrainingStatus,
     VerifyReference,
 )
-from app.providers.base import (
-    ProviderContext,
-    error_body,
-    error_from_status,
-    retry_hint,
-    unexpected_response,
-)
 
 log = logging.getLogger("facedesk.providers.azure_face")
 
-NAME = "Azure AI Face"
-DEFAULT_VERSION = "v1.2"
 DETECTION_MODEL = "detection_03"
 RECOGNITION_MODEL = "recognition_04"
-
-INFO = ProviderInfo(
-    id="azure_face",
-    display_name=NAME,
-    description="Microsoft Azure AI Face: liveness sessions (with and without verify), "
-    "1:1 verify and 1:N identify with LargePersonGroups.",
-    capabilities=frozenset(
-        {Capability.LIVENESS_SESSIONS, Capability.FACE_MATCH, Capability.PERSON_GROUPS}
-    ),
-    credential_fields=(
-        CredentialField(
-            "subscription_key",
-            "Subscription key",
-            help="Keys and Endpoint page of the Face resource (Ocp-Apim-Subscription-Key).",
-            group="Subscription key or Entra token",
-        ),
-        CredentialField(
-            "entra_token",
-            "Microsoft Entra bearer token",
-            help="A token for scope https://cognitiveservices.azure.com/.default "
-            "(needs a custom-subdomain endpoint). Used when no key is set.",
-            group="Subscription key or Entra token",
-        ),
-    ),
-    connection_fields=(
-        ConnectionField(
-            "endpoint",
-            "Endpoint",
-            help="https://<resource>.cognitiveservices.azure.com",
-            is_url=True,
-        ),
-        ConnectionField(
-            "api_version",
-            "API version",
-            default=DEFAULT_VERSION,
-            choices=API_VERSIONS,
-            help="v1.1-preview.1 / v1.2-preview.1: singleModal sessions (list, audit); "
-            "v1.2 / v1.3-preview.1: -sessions (no list).",
-        ),
-    ),
-    # §7: 1 KB to 6 MB; JPEG, PNG, GIF, BMP; faces from 36×36 px in images up to 1920×1080.
-    upload_rules=UploadRules(
-        max_bytes=6 * 1024 * 1024,
-        min_bytes=1024,
-        formats=(ImageFormat.JPEG, ImageFormat.PNG),
-        min_dimension=36,
-        max_dimension=4096,
-        recommended_max_dimension=1920,
-        min_face_px=36,
-        note="Faces of at least 200×200 px give the best results.",
-    ),
-    sandbox_connection={"endpoint": "{root}/azure"},
-    sandbox_credentials={"subscription_key": "sandbox-azure-key"},
-    api_versions=API_VERSIONS,
-    docs_url="https://learn.microsoft.com/azure/ai-services/computer-vision/overview-identity",
-)
-
-# --- the one error table: vendor code (or status) → error class and operator message ------------
-
-_BY_CODE: dict[str, tuple[type[ProviderError], str]] = {
-    "401": (
-        AuthenticationFailed,
-        "Azure rejected the subscription key or token, or the endpoint is not this key's "
-        "resource. Check the endpoint and the credentials (Open credentials).",
-    ),
-    "UnsupportedFeature": (
-        PermissionDenied,
-        "This Azure Face resource is not approved for Limited Access features (face ids, "
-        "verify, identify). Apply at https://aka.ms/facerecognition or use an approved resource.",
-    ),
-    "QuotaExceeded": (
-        PermissionDenied,
-        "The Azure resource has reached a quota (groups, persons or faces per person). Delete "
-        "unused items or raise the quota.",
-    ),
-    "SessionNotFound": (
-        NotFound,
-        "Azure does not know this session: it was deleted, it expired, or it belongs to the "
-        "other API version family. Check the id and the connection's API version.",
-    ),
-    "SessionImageNotFound": (
-        NotFound,
-        "Azure has no session image with this id. Get the session result again and use the "
-        "session image id it reports.",
-    ),
-    "FaceNotFound": (
-        NotFound,
-        "The detected face has expired or is unknown to Azure. Run the detection again.",
-    ),
-    "LargePersonGroupNotFound": (
-        NotFound,
-        "This person group does not exist (any more). Refresh the list of groups.",
-    ),
-    "PersonNotFound": (
-        NotFound,
-        "This person does not exist in the group (any more). Refresh the list of persons.",
-    ),
-    "PersistedFaceNotFound": (
-        NotFound,
-        "This face does not exist on the person (any more). Refresh the list of persons.",
-    ),
-    "LargePersonGroupNotTrained": (
-        RequestRejected,
-        "The person group has not been trained yet. Train it, wait for “succeeded”, then "
-        "identify again.",
-    ),
-    "LargePersonGroupExists": (
-        RequestRejected,
-        "A person group with this id already exists. Choose another id.",
-    ),
-    "LargePersonGroupTrainingNotFinished": (
-        RequestRejected,
-        "The group is still training. Wait until training has finished.",
-    ),
-    "InvalidImage": (
-        RequestRejected,
-        "Azure could not use the image: it could not be decoded, has no face, or has several "
-        "faces where exactly one is needed. Use a clear photo of one face.",
-    ),
-    "InvalidImageSize": (
-        RequestRejected,
-        "Azure accepts images from 1 KB to 6 MB. Use another photo.",
-    ),
-    "InvalidLivenessOperationMode": (
-        RequestRejected,
-        "Azure rejected the liveness operation mode. Choose Passive or PassiveActive.",
-    ),
-    "InvalidTokenLifetime": (
-        RequestRejected,
-        "Azure rejected the token lifetime. Choose between 60 and 86400 seconds.",
-    ),
-    "InvalidDeviceCorrelationId": (
-        RequestRejected,
-        "Azure rejected the device correlation id. Give one of at most 64 characters, or "
-        "choose “Device sets its own correlation id”.",
-    ),
-    "InvalidRequestBody": (
-        RequestRejected,
-        "Azure rejected the request body as invalid. Check the session settings and try again.",
-    ),
-    "BadArgument": (
-        RequestRejected,
-        "Azure rejected an argument of the request. Correct the value it names and try again.",
-    ),
-    "InvalidURL": (
-        RequestRejected,
-        "Azure could not use the image reference. Load the photo into its slot and try again.",
-    ),
-}
-
-_LIVENESS_FORBIDDEN = (
-    "Azure did not allow this liveness operation for these credentials. Check that the "
-    "resource offers Face liveness in its region and that the key or token has the role for "
-    "liveness sessions (for a token: Cognitive Services Face Session Creator)."
-)
-
-_BY_STATUS: dict[int, tuple[type[ProviderError], str]] = {
-    401: _BY_CODE["401"],
-    403: (
-        PermissionDenied,
-        "Azure refused the operation for these credentials. Check the role assignments of the "
-        "token, or the features enabled for this resource.",
-    ),
-    404: (
-        NotFound,
-        "Azure found nothing at this address. Check the endpoint, the API version and the id.",
-    ),
-    409: (
-        RequestRejected,
-        "Azure refused the operation because another operation on the same item is still "
-        "running. Wait a moment and try again.",
-    ),
-}
-
-
-def _vendor_error(body: Any, response: httpx.Response) -> tuple[str | None, str | None]:
-    code = response.headers.get("x-ms-error-code")
-    message = None
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        error = body["error"]
-        code = str(error.get("code")) if error.get("code") is not None else code
-        message = str(error["message"]) if error.get("message") is not None else None
-    return code, message
-
-
-def error_for(response: httpx.Response, operation: str) -> AppError:
-    """Map a failed response through the table above."""
-    code, vendor_message = _vendor_error(error_body(response), response)
-    status = response.status_code
-    if status == 429:
-        return error_from_status(
-            response,
-            provider=NAME,
-            operation=operation,
-            message=f"Azure is rate-limiting this resource. {retry_hint(response)}",
-            vendor_code=code,
-            cls=RateLimited,
-        )
-    if status >= 500:
-        return error_from_status(
-            response,
-            provider=NAME,
-            operation=operation,
-            message="Azure AI Face had a server problem. Try again in a moment.",
-            vendor_code=code,
-            cls=ProviderUnavailable,
-        )
-    cls: type[ProviderError]
-    if status == 403 and "liveness" in operation:
-        # Limited Access gates face ids, verify and identify; liveness has its own rules.
-        cls, message = PermissionDenied, _LIVENESS_FORBIDDEN
-    elif code in _BY_CODE and (status != 401 or code == "401"):
-        cls, message = _BY_CODE[code]
-    elif status in _BY_STATUS:
-        cls, message = _BY_STATUS[status]
-    else:
-        cls, message = RequestRejected, "Azure rejected the request. Check the inputs, try again."
-    if cls is RequestRejected and vendor_message:
-        # Azure's messages name the offending field; they carry no personal data (§7).
-        message = f"{message} Azure said: {vendor_message[:200]}"
-    return error_from_status(
-        response, provider=NAME, operation=operation, message=message, vendor_code=code, cls=cls
-    )
-
-
-# --- tolerant parsing ---------------------------------------------------------------------------
 
 
 def _unexpected(operation: str, value: object, response: httpx.Response | None = None) -> AppError:
     return unexpected_response(NAME, operation, body=value, response=response)
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _str(value: Any) -> str | None:
-    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
-
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
-def _bool(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
-
-
 def parse_rect(value: Any) -> FaceRect | None:
-    rect = _dict(value)
+    rect = as_dict(value)
     try:
         return FaceRect(
             int(rect["left"]), int(rect["top"]), int(rect["width"]), int(rect["height"])
@@ -340,34 +97,34 @@ def _decision(value: Any) -> str | None:
 
 
 def parse_ga_attempt(value: Any) -> LivenessAttempt:
-    attempt = _dict(value)
-    result = _dict(attempt.get("result"))
-    error = _dict(attempt.get("error"))
-    verify = _dict(result.get("verifyResult"))
-    targets = _dict(result.get("targets") or error.get("targets"))
+    attempt = as_dict(value)
+    result = as_dict(attempt.get("result"))
+    error = as_dict(attempt.get("error"))
+    verify = as_dict(result.get("verifyResult"))
+    targets = as_dict(result.get("targets") or error.get("targets"))
     attempt_id = attempt.get("attemptId")
     return LivenessAttempt(
         attempt_id=attempt_id if isinstance(attempt_id, int) else 0,
-        status=_str(attempt.get("attemptStatus")) or "Unknown",
+        status=as_str(attempt.get("attemptStatus"), numbers=True) or "Unknown",
         decision=_decision(result.get("livenessDecision")),
-        face=parse_rect(_dict(targets.get("color")).get("faceRectangle")),
-        match_confidence=_float(verify.get("matchConfidence")),
-        is_identical=_bool(verify.get("isIdentical")),
-        session_image_id=_str(result.get("sessionImageId")),
-        error_code=_str(error.get("code")),
-        error_message=_str(error.get("message")),
-        digest=_str(result.get("digest")),
+        face=parse_rect(as_dict(targets.get("color")).get("faceRectangle")),
+        match_confidence=as_float(verify.get("matchConfidence")),
+        is_identical=as_bool(verify.get("isIdentical")),
+        session_image_id=as_str(result.get("sessionImageId"), numbers=True),
+        error_code=as_str(error.get("code"), numbers=True),
+        error_message=as_str(error.get("message"), numbers=True),
+        digest=as_str(result.get("digest"), numbers=True),
     )
 
 
 def _reference(value: Any) -> VerifyReference | None:
-    ref = _dict(value)
+    ref = as_dict(value)
     if not ref:
         return None
     return VerifyReference(
         face=parse_rect(ref.get("faceRectangle")),
-        quality=_str(ref.get("qualityForRecognition")),
-        reference_type=_str(ref.get("referenceType")),
+        quality=as_str(ref.get("qualityForRecognition"), numbers=True),
+        reference_type=as_str(ref.get("referenceType"), numbers=True),
     )
 
 
@@ -375,7 +132,7 @@ def parse_ga_session(body: Any, kind: SessionKind, version: str) -> LivenessSess
     """`LivenessSession` / `LivenessWithVerifySession` of the `-sessions` family (§2.4)."""
     if not isinstance(body, dict) or not isinstance(body.get("sessionId"), str):
         raise _unexpected("get session", body)
-    results = _dict(body.get("results"))
+    results = as_dict(body.get("results"))
     raw_attempts = results.get("attempts")
     attempts = [parse_ga_attempt(a) for a in raw_attempts] if isinstance(raw_attempts, list) else []
     attempts.sort(key=lambda a: a.attempt_id, reverse=True)  # newest first, whatever the order
@@ -384,8 +141,8 @@ def parse_ga_session(body: Any, kind: SessionKind, version: str) -> LivenessSess
         session_id=body["sessionId"],
         kind=kind,
         api_version=version,
-        status=_str(body.get("status")) or "Unknown",
-        auth_token=_str(body.get("authToken")),
+        status=as_str(body.get("status"), numbers=True) or "Unknown",
+        auth_token=as_str(body.get("authToken"), numbers=True),
         attempts=tuple(attempts),
         verify_reference=_reference(refs[0]) if isinstance(refs, list) and refs else None,
         raw=_redacted(body),
@@ -394,35 +151,35 @@ def parse_ga_session(body: Any, kind: SessionKind, version: str) -> LivenessSess
 
 def parse_audit_entry(value: Any) -> AuditEntry:
     """A singleModal `LivenessSessionAuditEntry` (§3.2); clientRequestId may be absent."""
-    entry = _dict(value)
+    entry = as_dict(value)
     if not isinstance(entry.get("id"), int):
         raise _unexpected("audit entries", value)
-    request = _dict(entry.get("request"))
-    response = _dict(entry.get("response"))
-    body = _dict(response.get("body"))
-    verify = _dict(body.get("verifyResult"))
-    error = _dict(body.get("error"))
+    request = as_dict(entry.get("request"))
+    response = as_dict(entry.get("response"))
+    body = as_dict(response.get("body"))
+    verify = as_dict(body.get("verifyResult"))
+    error = as_dict(body.get("error"))
     status_code = response.get("statusCode")
     ok = isinstance(status_code, int) and 200 <= status_code < 300
     attempt = LivenessAttempt(
         attempt_id=entry["id"],
         status="Succeeded" if ok and body.get("livenessDecision") else "Failed",
         decision=_decision(body.get("livenessDecision")),
-        face=parse_rect(_dict(body.get("target")).get("faceRectangle")),
-        match_confidence=_float(verify.get("matchConfidence")),
-        is_identical=_bool(verify.get("isIdentical")),
-        session_image_id=_str(entry.get("sessionImageId")),
-        error_code=_str(error.get("code")),
-        error_message=_str(error.get("message")),
-        received_at=_str(entry.get("receivedDateTime")),
-        digest=_str(entry.get("digest")),
+        face=parse_rect(as_dict(body.get("target")).get("faceRectangle")),
+        match_confidence=as_float(verify.get("matchConfidence")),
+        is_identical=as_bool(verify.get("isIdentical")),
+        session_image_id=as_str(entry.get("sessionImageId"), numbers=True),
+        error_code=as_str(error.get("code"), numbers=True),
+        error_message=as_str(error.get("message"), numbers=True),
+        received_at=as_str(entry.get("receivedDateTime"), numbers=True),
+        digest=as_str(entry.get("digest"), numbers=True),
     )
     return AuditEntry(
         entry_id=entry["id"],
-        request_id=_str(entry.get("requestId")),
-        received_at=_str(entry.get("receivedDateTime")),
-        method=_str(request.get("method")),
-        url=_str(request.get("url")),
+        request_id=as_str(entry.get("requestId"), numbers=True),
+        received_at=as_str(entry.get("receivedDateTime"), numbers=True),
+        method=as_str(request.get("method"), numbers=True),
+        url=as_str(request.get("url"), numbers=True),
         status_code=status_code if isinstance(status_code, int) else None,
         attempt=attempt,
         raw=entry,
@@ -435,18 +192,18 @@ def parse_preview_session(body: Any, kind: SessionKind, version: str) -> Livenes
         raise _unexpected("get session", body)
     result = body.get("result")
     attempts = (parse_audit_entry(result).attempt,) if isinstance(result, dict) else ()
-    verify_image = _dict(_dict(_dict(result).get("response")).get("body")).get("verifyResult")
+    verify_image = as_dict(as_dict(as_dict(result).get("response")).get("body")).get("verifyResult")
     return LivenessSession(
         session_id=body["id"],
         kind=kind,
         api_version=version,
-        status=_str(body.get("status")) or "Unknown",
-        created_at=_str(body.get("createdDateTime")),
-        started_at=_str(body.get("sessionStartDateTime")),
-        expired=_bool(body.get("sessionExpired")),
-        device_correlation_id=_str(body.get("deviceCorrelationId")),
+        status=as_str(body.get("status"), numbers=True) or "Unknown",
+        created_at=as_str(body.get("createdDateTime"), numbers=True),
+        started_at=as_str(body.get("sessionStartDateTime"), numbers=True),
+        expired=as_bool(body.get("sessionExpired")),
+        device_correlation_id=as_str(body.get("deviceCorrelationId"), numbers=True),
         attempts=attempts,
-        verify_reference=_reference(_dict(verify_image).get("verifyImage")),
+        verify_reference=_reference(as_dict(verify_image).get("verifyImage")),
         raw=body,
     )
 
@@ -460,7 +217,7 @@ def parse_preview_create(body: Any, kind: SessionKind, version: str) -> Liveness
         kind=kind,
         api_version=version,
         status="NotStarted",
-        auth_token=_str(body.get("authToken")),
+        auth_token=as_str(body.get("authToken"), numbers=True),
         verify_reference=_reference(body.get("verifyImage")),
         raw=_redacted(body),
     )
@@ -472,16 +229,16 @@ def _redacted(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_summary(value: Any) -> SessionSummary:
-    item = _dict(value)
+    item = as_dict(value)
     if not isinstance(item.get("id"), str):
         raise _unexpected("list sessions", value)
     ttl = item.get("authTokenTimeToLiveInSeconds")
     return SessionSummary(
         session_id=item["id"],
-        created_at=_str(item.get("createdDateTime")) or "",
+        created_at=as_str(item.get("createdDateTime"), numbers=True) or "",
         expired=bool(item.get("sessionExpired")),
-        started_at=_str(item.get("sessionStartDateTime")),
-        device_correlation_id=_str(item.get("deviceCorrelationId")),
+        started_at=as_str(item.get("sessionStartDateTime"), numbers=True),
+        device_correlation_id=as_str(item.get("deviceCorrelationId"), numbers=True),
         auth_token_ttl=ttl if isinstance(ttl, int) else None,
     )
 
@@ -491,14 +248,16 @@ def parse_detection(body: Any, response: httpx.Response | None = None) -> Detect
         raise _unexpected("detect", body, response)
     faces = []
     for item in body:
-        rect = parse_rect(_dict(item).get("faceRectangle"))
+        rect = parse_rect(as_dict(item).get("faceRectangle"))
         if rect is None:
             raise _unexpected("detect", body, response)
         faces.append(
             DetectedFace(
-                face_id=_str(item.get("faceId")),
+                face_id=as_str(item.get("faceId"), numbers=True),
                 rect=rect,
-                quality=_str(_dict(item.get("faceAttributes")).get("qualityForRecognition")),
+                quality=as_str(
+                    as_dict(item.get("faceAttributes")).get("qualityForRecognition"), numbers=True
+                ),
             )
         )
     faces.sort(key=lambda f: f.rect.width * f.rect.height, reverse=True)
@@ -506,23 +265,23 @@ def parse_detection(body: Any, response: httpx.Response | None = None) -> Detect
 
 
 def parse_training(body: Any) -> TrainingStatus:
-    data = _dict(body)
-    status = _str(data.get("status"))
+    data = as_dict(body)
+    status = as_str(data.get("status"), numbers=True)
     if status is None:
         raise _unexpected("training status", body)
     return TrainingStatus(
         status=status.lower(),  # §6.5: lower case; tolerate other casings
-        created_at=_str(data.get("createdDateTime")),
-        last_action_at=_str(data.get("lastActionDateTime")),
-        last_success_at=_str(data.get("lastSuccessfulTrainingDateTime")),
-        message=_str(data.get("message")),
+        created_at=as_str(data.get("createdDateTime"), numbers=True),
+        last_action_at=as_str(data.get("lastActionDateTime"), numbers=True),
+        last_success_at=as_str(data.get("lastSuccessfulTrainingDateTime"), numbers=True),
+        message=as_str(data.get("message"), numbers=True),
     )
 
 
 def verify_result(body: Any, response: httpx.Response | None = None) -> CheckResult:
-    data = _dict(body)
-    identical = _bool(data.get("isIdentical"))
-    confidence = _float(data.get("confidence"))
+    data = as_dict(body)
+    identical = as_bool(data.get("isIdentical"))
+    confidence = as_float(data.get("confidence"))
     if identical is None or confidence is None:
         raise _unexpected("verify", body, response)
     return CheckResult(
@@ -543,8 +302,9 @@ def verify_result(body: Any, response: httpx.Response | None = None) -> CheckRes
 class AzureFaceProvider:
     """One connection to an Azure Face resource in one API version."""
 
-    def __init__(self, ctx: ProviderContext) -> None:
+    def __init__(self, ctx: ProviderContext, clock: PollClock = REAL_CLOCK) -> None:
         self._ctx = ctx
+        self._clock = clock
         version = ctx.field("api_version") or DEFAULT_VERSION
         self._version = version
         self._base = f"{ctx.field('endpoint').rstrip('/')}/face/{version}"
@@ -559,24 +319,6 @@ class AzureFaceProvider:
     def can_list(self) -> bool:
         return self._version in SINGLE_MODAL_VERSIONS
 
-    async def _auth_headers(self) -> dict[str, str]:
-        try:
-            return {"Ocp-Apim-Subscription-Key": await self._ctx.credential("subscription_key")}
-        except CredentialsMissing:
-            pass
-        try:
-            token = await self._ctx.credential("entra_token")
-        except CredentialsMissing:
-            raise CredentialsMissing(
-                f"Neither a subscription key nor an Entra token is set for the {NAME} "
-                f"connection “{self._ctx.connection}”. Open Credentials to enter one of them.",
-                provider=NAME,
-            ) from None
-        token = token.strip()
-        if token.lower().startswith("bearer "):
-            token = token[7:].strip()
-        return {"Authorization": f"Bearer {token}"}
-
     async def _call(
         self,
         method: str,
@@ -589,8 +331,6 @@ class AzureFaceProvider:
         headers: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        all_headers = await self._auth_headers()
-        all_headers.update(headers or {})
         response = await send(
             self._ctx.http,
             method,
@@ -598,7 +338,8 @@ class AzureFaceProvider:
             provider=NAME,
             operation=operation,
             path_template=f"/face/{self._version}/{template}",
-            headers=all_headers,
+            headers=dict(headers or {}),
+            auth=await azure_auth(self._ctx.credential, self._ctx.connection),
             **kwargs,
         )
         if response.status_code in expect:
@@ -866,10 +607,15 @@ class AzureFaceProvider:
         items = await self._paged("largepersongroups", "largepersongroups", "list person groups")
         groups = []
         for item in items:
-            gid, name = _str(item.get("largePersonGroupId")), _str(item.get("name"))
+            gid, name = (
+                as_str(item.get("largePersonGroupId"), numbers=True),
+                as_str(item.get("name"), numbers=True),
+            )
             if gid is None:
                 raise _unexpected("list person groups", item)
-            groups.append(PersonGroup(gid, name or gid, _str(item.get("userData")), None))
+            groups.append(
+                PersonGroup(gid, name or gid, as_str(item.get("userData"), numbers=True), None)
+            )
         return tuple(groups)
 
     async def create_group(self, group_id: str, name: str, user_data: str = "") -> PersonGroup:
@@ -910,7 +656,7 @@ class AzureFaceProvider:
             template="largepersongroups/{largePersonGroupId}/persons",
             json=payload,
         )
-        person_id = _str(_dict(body).get("personId"))
+        person_id = as_str(as_dict(body).get("personId"), numbers=True)
         if person_id is None:
             raise _unexpected("create person", body)
         return Person(person_id, name, user_data or None)
@@ -934,7 +680,7 @@ class AzureFaceProvider:
             headers={"Content-Type": "application/octet-stream"},
             content=image.data,
         )
-        face_id = _str(_dict(body).get("persistedFaceId"))
+        face_id = as_str(as_dict(body).get("persistedFaceId"), numbers=True)
         if face_id is None:
             raise _unexpected("add person face", body)
         return face_id
@@ -999,20 +745,21 @@ class AzureFaceProvider:
         self, group_id: str, *, interval: float = 1.0, max_wait: float = 300.0
     ) -> AsyncIterator[TrainingStatus]:
         location = await self.train(group_id)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max_wait
-        while True:
-            status = await self.training_status(group_id, url=location)
+        status: TrainingStatus | None = None
+        async for status in poll(
+            lambda: self.training_status(group_id, url=location),
+            done=lambda status: status.finished,
+            interval=interval,
+            give_up_after=max_wait,
+            clock=self._clock,
+        ):
             yield status
-            if status.finished:
-                return
-            if loop.time() + interval > deadline:
-                raise ProviderUnavailable(
-                    "Training has not finished in time. Check its status again later.",
-                    provider=NAME,
-                    operation="train person group",
-                )
-            await asyncio.sleep(interval)
+        if status is None or not status.finished:
+            raise ProviderUnavailable(
+                "Training has not finished in time. Check its status again later.",
+                provider=NAME,
+                operation="train person group",
+            )
 
     async def identify(
         self, group_id: str, image: EncodedImage, *, max_candidates: int = 5
@@ -1041,14 +788,14 @@ class AzureFaceProvider:
         )
         if not isinstance(body, list) or not body:
             raise _unexpected("identify", body, response)
-        raw_candidates = _dict(body[0]).get("candidates")
+        raw_candidates = as_dict(body[0]).get("candidates")
         if not isinstance(raw_candidates, list):
             raise _unexpected("identify", body, response)
         candidates = []
         for item in raw_candidates:
             pid, confidence = (
-                _str(_dict(item).get("personId")),
-                _float(_dict(item).get("confidence")),
+                as_str(as_dict(item).get("personId"), numbers=True),
+                as_float(as_dict(item).get("confidence")),
             )
             if pid is None or confidence is None:
                 raise _unexpected("identify", body, response)
@@ -1084,15 +831,15 @@ class AzureFaceProvider:
 
 
 def _person(value: Any, operation: str) -> Person:
-    item = _dict(value)
-    pid = _str(item.get("personId"))
+    item = as_dict(value)
+    pid = as_str(item.get("personId"), numbers=True)
     if pid is None:
         raise _unexpected(operation, value)
     faces = item.get("persistedFaceIds")
     return Person(
         pid,
-        _str(item.get("name")) or "",
-        _str(item.get("userData")),
+        as_str(item.get("name"), numbers=True) or "",
+        as_str(item.get("userData"), numbers=True),
         tuple(str(f) for f in faces) if isinstance(faces, list) else (),
     )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
-from app.capabilities import VENDOR_PROTOCOLS, Capability
+from app.capabilities import Capability
 from app.domain import CheckResult, EncodedImage, Score, Verdict
 
 T = TypeVar("T")
@@ -353,6 +353,9 @@ class AzurePersonGroups(Protocol):
     ) -> Identification: ...
 
 
-VENDOR_PROTOCOLS["azure_face", Capability.LIVENESS_SESSIONS] = AzureLivenessSessions
-VENDOR_PROTOCOLS["azure_face", Capability.FACE_MATCH] = AzureFaceVerify
-VENDOR_PROTOCOLS["azure_face", Capability.PERSON_GROUPS] = AzurePersonGroups
+PROTOCOLS: Mapping[Capability, type] = {
+    Capability.LIVENESS_SESSIONS: AzureLivenessSessions,
+    Capability.FACE_MATCH: AzureFaceVerify,
+    Capability.PERSON_GROUPS: AzurePersonGroups,
+}
+"""The vendor-shaped Protocols behind its capabilities; INFO declares them (no registry)."""

@@ -1,6 +1,6 @@
 """GLAIR Vision types the UI may import: gestures, liveness sessions and their Protocols.
 
-Wire details live in app/providers/glair.py; this module holds only what an operator sees.
+Wire details live in app/vendors/glair/client.py; this module holds only what an operator sees.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from app.capabilities import VENDOR_PROTOCOLS, Capability
+from app.capabilities import Capability
 from app.domain import CheckResult, EncodedImage
 
 PROVIDER_ID = "glair"
@@ -126,5 +126,8 @@ class GlairLivenessSessions(Protocol):
         ...
 
 
-VENDOR_PROTOCOLS[PROVIDER_ID, Capability.IMAGE_LIVENESS] = GlairActiveLiveness
-VENDOR_PROTOCOLS[PROVIDER_ID, Capability.LIVENESS_SESSIONS] = GlairLivenessSessions
+PROTOCOLS: Mapping[Capability, type] = {
+    Capability.IMAGE_LIVENESS: GlairActiveLiveness,
+    Capability.LIVENESS_SESSIONS: GlairLivenessSessions,
+}
+"""The vendor-shaped Protocols behind its capabilities; INFO declares them (no registry)."""

@@ -10,117 +10,46 @@ auth, the verdict tables and the tolerant reply parsing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
-from app.capabilities import Capability, ConnectionField, CredentialField, ProviderInfo
-from app.domain import CheckResult, EncodedImage, Score, UploadRules, Verdict
+from app.domain import CheckResult, EncodedImage, Score, Verdict
 from app.errors import (
-    AppError,
-    AuthenticationFailed,
-    ConfigurationError,
     NotFound,
-    PermissionDenied,
-    ProviderError,
-    ProviderUnavailable,
-    RateLimited,
     RequestRejected,
     UnexpectedResponse,
 )
-from app.http import json_body, parse_json, request_id_of, send, vendor_path
-from app.models.glair import (
+from app.http import (
+    ProviderContext,
+    error_body,
+    json_body,
+    request_id_of,
+    send,
+    unexpected_response,
+    vendor_path,
+)
+from app.http.parse import as_float, as_str
+from app.http.poll import REAL_CLOCK, PollClock, poll
+
+# INFO is re-exported: a holder of the client module (tests, the contract kit) reads it here.
+from app.vendors.glair import INFO as INFO
+from app.vendors.glair import NAME
+from app.vendors.glair.auth import GlairAuth, glair_auth
+from app.vendors.glair.errors import error_for, is_json_object
+from app.vendors.glair.types import (
     GESTURES,
-    PROVIDER_ID,
     GlairSession,
     SessionKind,
     SessionStatus,
     describe_gesture,
 )
-from app.providers.base import (
-    ProviderContext,
-    error_body,
-    error_from_status,
-    retry_hint,
-    unexpected_response,
-)
 
 log = logging.getLogger("facedesk.providers.glair")
 
-NAME = "GLAIR Vision"
-
-INFO = ProviderInfo(
-    id=PROVIDER_ID,
-    display_name=NAME,
-    description=(
-        "GLAIR Vision (Indonesia): 1:1 face match, passive and active liveness on a photo, and "
-        "hosted passive/active liveness sessions for the end user's phone."
-    ),
-    capabilities=frozenset(
-        {Capability.FACE_MATCH, Capability.IMAGE_LIVENESS, Capability.LIVENESS_SESSIONS}
-    ),
-    credential_fields=(
-        CredentialField("username", "Username", "Your GLAIR Vision username.", secret=False),
-        CredentialField("password", "Password", "The password that goes with the username."),
-        CredentialField("api_key", "API key", "Sent as the x-api-key header on every call."),
-    ),
-    connection_fields=(
-        ConnectionField(
-            "base_url",
-            "Base URL",
-            default="https://api.vision.glair.ai",
-            help="GLAIR Vision API root; paths /face/v1/... are added to it.",
-            is_url=True,
-        ),
-        ConnectionField("api_version", "API version", default="v1", choices=("v1",)),
-    ),
-    # shared/providers/glair.md §0: .png/.jpg/.jpeg, no published size limit. [INFERRED] 4 MB
-    # keeps uploads quick without costing a face its detail.
-    upload_rules=UploadRules(
-        max_bytes=4 * 1024 * 1024,
-        note="GLAIR publishes no size limit; FaceDesk sends JPEGs of at most 4 MB.",
-    ),
-    sandbox_connection={"base_url": "{root}/glair"},
-    sandbox_credentials={
-        "username": "sandbox",
-        "password": "sandbox",
-        "api_key": "sandbox-glair-key",
-    },
-    api_versions=("v1",),
-    docs_url="https://docs.glair.ai/vision",
-)
-
-# --- the one table: HTTP status → error class and operator message --------------------------
-# GLAIR error bodies carry no code, only {"error": text} (§0), so the status decides.
-# {op} is the operation in words, {detail} GLAIR's own text, {retry} the Retry-After advice.
-_SERVER_FAULT: tuple[type[ProviderError], str] = (
-    ProviderUnavailable,
-    "GLAIR had a server problem (HTTP {status}) during {op}. Try again in a moment; if it keeps "
-    "happening, GLAIR may be having an outage.",
-)
-ERRORS: Mapping[int, tuple[type[ProviderError], str]] = {
-    400: (RequestRejected, "GLAIR refused the {op} request{detail}. Check the input and retry."),
-    401: (
-        AuthenticationFailed,
-        "GLAIR did not accept the username, password or API key. Check all three in Credentials.",
-    ),
-    # §0 general status table: 403 = the credential lacks permission for this endpoint.
-    403: (
-        PermissionDenied,
-        "GLAIR refused {op} for these credentials. If every operation fails like this, check "
-        "the API key in Credentials; otherwise ask GLAIR to enable {op} for your account.",
-    ),
-    404: (NotFound, "{not_found}"),
-    413: (RequestRejected, "GLAIR found the image too large. Use a smaller photo."),
-    415: (RequestRejected, "GLAIR cannot read this image type. Use a JPEG or PNG photo."),
-    429: (RateLimited, "GLAIR is limiting how fast FaceDesk may call it. {retry}"),
-}
 
 _SESSION_PATHS = {
     SessionKind.PASSIVE: "passive-liveness-sessions",
@@ -235,16 +164,6 @@ def _unexpected(operation: str, body: object, request_id: str | None) -> Unexpec
     return unexpected_response(NAME, operation, body=body, request_id=request_id)
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def sid_from_url(url: str) -> str:
     """§4a: the session id is the last path segment of the hosted page's URL."""
     path = urlsplit(url).path.rstrip("/")
@@ -254,10 +173,10 @@ def sid_from_url(url: str) -> str:
 def parse_match(body: Mapping[str, Any], request_id: str | None = None) -> CheckResult:
     """§1 reply → CheckResult; raises UnexpectedResponse without a match_status_code."""
     result = body.get("result")
-    code = _text(result.get("match_status_code")) if isinstance(result, dict) else None
+    code = as_str(result.get("match_status_code")) if isinstance(result, dict) else None
     if not isinstance(result, dict) or code is None:
         raise _unexpected("face match", body, request_id)
-    percentage = _number(result.get("match_percentage"))
+    percentage = as_float(result.get("match_percentage"))
     verdict, headline, reason = _MATCH_CODES.get(
         code.upper(),
         (
@@ -271,9 +190,9 @@ def parse_match(body: Mapping[str, Any], request_id: str | None = None) -> Check
     if percentage is not None and verdict is not Verdict.INCONCLUSIVE:
         score = Score(percentage, "0–1 fraction", MATCH_SCORE_MEANING)
     details = {"Match status code": code}
-    if text := _text(result.get("match_status")):
+    if text := as_str(result.get("match_status")):
         details["Match status"] = text
-    if top := _text(body.get("status")):
+    if top := as_str(body.get("status")):
         details["Status"] = top
     if percentage is not None:
         details["Match percentage"] = f"{percentage:.5g}"
@@ -292,13 +211,13 @@ def _liveness_check(
     inner: Mapping[str, Any], raw: Mapping[str, Any], request_id: str | None
 ) -> CheckResult | None:
     """A spoof result (`status` or `spoof_status` band, `spoof_percentage`), or None if absent."""
-    band = _text(inner.get("spoof_status")) or _text(inner.get("status"))
+    band = as_str(inner.get("spoof_status")) or as_str(inner.get("status"))
     if band is None or band.lower() not in _LIVENESS_STATUS:
         return None
     verdict, headline, reason = _LIVENESS_STATUS[band.lower()]
-    spoof = _number(inner.get("spoof_percentage"))
+    spoof = as_float(inner.get("spoof_percentage"))
     details = {"Spoof status": band}
-    if top := _text(raw.get("status")):
+    if top := as_str(raw.get("status")):
         details["Status"] = top
     score = None
     if spoof is not None:
@@ -330,7 +249,7 @@ def parse_active_liveness(
 ) -> CheckResult:
     """§3 reply → CheckResult, naming the requested and detected gestures."""
     result = body.get("result")
-    status = _text(result.get("gesture_status")) if isinstance(result, dict) else None
+    status = as_str(result.get("gesture_status")) if isinstance(result, dict) else None
     if not isinstance(result, dict) or status is None:
         raise _unexpected("active liveness", body, request_id)
     verdict, headline, reason = _GESTURE_STATUS.get(
@@ -346,11 +265,11 @@ def parse_active_liveness(
         "Requested gesture": f"{gesture_code}: {describe_gesture(gesture_code)}",
     }
     reasons = [reason]
-    if detected := _text(result.get("detected_gesture")):
+    if detected := as_str(result.get("detected_gesture")):
         details["Detected gesture"] = f"{detected}: {describe_gesture(detected)}"
         if verdict is Verdict.NEGATIVE:
             reasons.append(f"GLAIR saw: {describe_gesture(detected)}.")
-    if top := _text(body.get("status")):
+    if top := as_str(body.get("status")):
         details["Status"] = top
     return CheckResult(
         verdict=verdict,
@@ -380,8 +299,8 @@ def _session_result(result: object, request_id: str | None) -> CheckResult | Non
     for item in gestures:
         if not isinstance(item, dict):
             continue
-        code = _text(item.get("gesture_code")) or "?"
-        status = _text(item.get("gesture_status")) or "?"
+        code = as_str(item.get("gesture_code")) or "?"
+        status = as_str(item.get("gesture_status")) or "?"
         failed_gesture |= status.upper() != "MATCH"
         gesture_lines.append(f"{describe_gesture(code)}: {status}")
     if check is None:
@@ -406,7 +325,7 @@ def _session_result(result: object, request_id: str | None) -> CheckResult | Non
 
 
 def _expiry(value: object) -> datetime | None:
-    number = _number(value)
+    number = as_float(value)
     if number is None or number <= 0:
         return None
     # §4b says milliseconds since the epoch; accept seconds too (anything before 1973 in ms).
@@ -421,22 +340,22 @@ def parse_session(
     kind: SessionKind, body: Mapping[str, Any], request_id: str | None = None
 ) -> GlairSession:
     """§4a/§4b/§5 session object → GlairSession (sid from the URL's last path segment)."""
-    url = _text(body.get("url"))
+    url = as_str(body.get("url"))
     sid = sid_from_url(url) if url else ""
     if url is None or not sid:
         raise _unexpected("liveness session", body, request_id)
-    raw_status = (_text(body.get("status")) or "").upper()
+    raw_status = (as_str(body.get("status")) or "").upper()
     status = SessionStatus.FINISHED if raw_status == "FINISHED" else SessionStatus.PENDING
     if raw_status == "EXPIRED":
         status = SessionStatus.EXPIRED
-    gestures = _number(body.get("number_of_gestures"))
+    gestures = as_float(body.get("number_of_gestures"))
     return GlairSession(
         kind=kind,
         sid=sid,
         status=status,
         url=url,
-        success_url=_text(body.get("success_url")) or "",
-        cancel_url=_text(body.get("cancel_url")),
+        success_url=as_str(body.get("success_url")) or "",
+        cancel_url=as_str(body.get("cancel_url")),
         expires_at=_expiry(body.get("expired")),
         number_of_gestures=None if gestures is None else int(gestures),
         result=_session_result(body.get("result"), request_id),
@@ -448,29 +367,16 @@ def parse_session(
 class GlairProvider:
     """GLAIR client: connection test, face match, image liveness and the GLAIR protocols."""
 
-    def __init__(
-        self, ctx: ProviderContext, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    ) -> None:
+    def __init__(self, ctx: ProviderContext, clock: PollClock = REAL_CLOCK) -> None:
         self._ctx = ctx
-        self._sleep = sleep
-        self._auth: tuple[httpx.BasicAuth, str] | None = None
+        self._clock = clock
+        self._auth: GlairAuth | None = None
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    async def _credentials(self) -> tuple[httpx.BasicAuth, str]:
+    async def _credentials(self) -> GlairAuth:
         if self._auth is None:
-            username = await self._ctx.credential("username")
-            password = await self._ctx.credential("password")
-            api_key = await self._ctx.credential("api_key")
-            if not (api_key.isascii() and api_key.isprintable()):
-                # A header value must be printable ASCII; httpx would raise UnicodeEncodeError.
-                raise ConfigurationError(
-                    "The GLAIR API key contains a character that cannot be sent (often a curly "
-                    "quote, a line break or a non-breaking space picked up while copying). Open "
-                    "Credentials and enter the key again.",
-                    provider=NAME,
-                )
-            self._auth = (httpx.BasicAuth(username, password), api_key)
+            self._auth = await glair_auth(self._ctx.credential)
         return self._auth
 
     def _url(self, endpoint: str) -> str:
@@ -494,8 +400,7 @@ class GlairProvider:
         ([INFERRED] §1/§2: detection failures may come as HTTP 400 with status "failed").
         `json_not_found_ok`: a 404 with a JSON object body (GLAIR's, §0 rule 3) is returned.
         """
-        auth, api_key = await self._credentials()
-        headers = {"x-api-key": api_key}
+        auth = await self._credentials()
         response = await send(
             self._ctx.http,
             method,
@@ -504,13 +409,12 @@ class GlairProvider:
             operation=operation,
             path_template=template,
             auth=auth,
-            headers=headers,
             **kwargs,
         )
         request_id = request_id_of(response)
         if response.status_code >= 400:
             body = error_body(response)
-            if response.status_code == 404 and json_not_found_ok and _is_json_object(response):
+            if response.status_code == 404 and json_not_found_ok and is_json_object(response):
                 return _Reply(body, request_id)
             result = body.get("result") if body else None
             if (
@@ -520,7 +424,7 @@ class GlairProvider:
                 and verdict_field in result
             ):
                 return _Reply(body, request_id)
-            raise _error(response, operation, body)
+            raise error_for(response, operation, body)
         body_any = json_body(response, provider=NAME, operation=operation)
         if not isinstance(body_any, dict):
             raise _unexpected(operation, body_any, request_id)
@@ -650,28 +554,16 @@ class GlairProvider:
         retrievable) and ends the watch with an EXPIRED update. Network trouble is retried up
         to five times in a row (honouring Retry-After) before it is raised.
         """
-        interval = initial_interval
-        failures = 0
         last: GlairSession | None = None
-        while True:
+
+        async def look() -> GlairSession:
+            nonlocal last
             try:
                 session = await self.get_session(kind, sid)
             except NotFound:
                 if last is None:
                     raise
-                yield replace(last, status=SessionStatus.EXPIRED)
-                return
-            except ProviderUnavailable as exc:
-                failures += 1
-                if failures >= 5:
-                    raise
-                wait = interval
-                if isinstance(exc, RateLimited) and exc.retry_after:
-                    wait = max(wait, exc.retry_after)
-                await self._sleep(wait)
-                interval = min(max_interval, interval * 1.5)
-                continue
-            failures = 0
+                return replace(last, status=SessionStatus.EXPIRED)
             last = session
             if (
                 session.status is SessionStatus.PENDING
@@ -679,52 +571,18 @@ class GlairProvider:
                 and datetime.now(UTC) >= session.expires_at
             ):
                 session = replace(session, status=SessionStatus.EXPIRED)
+            return session
+
+        async for session in poll(
+            look,
+            done=lambda session: session.is_final,
+            interval=initial_interval,
+            max_interval=max_interval,
+            growth=1.5,
+            transient_failures=4,
+            clock=self._clock,
+        ):
             yield session
-            if session.is_final:
-                return
-            await self._sleep(interval)
-            interval = min(max_interval, interval * 1.5)
-
-
-def _is_json_object(response: httpx.Response) -> bool:
-    try:
-        return isinstance(parse_json(response.content), dict)
-    except ValueError:  # not JSON, not UTF-8, or nested too deeply
-        return False
-
-
-def _error(response: httpx.Response, operation: str, body: Mapping[str, Any]) -> AppError:
-    status = response.status_code
-    cls, template = _SERVER_FAULT if status >= 500 else ERRORS.get(status, ERRORS[400])
-    vendor_text = _text(body.get("error")) or _text(body.get("message"))
-    detail = ""
-    if vendor_text and status == 400:
-        # GLAIR's own validation text helps the operator; it never echoes images or names.
-        detail = f" (GLAIR says: “{vendor_text[:160]}”)"
-    if not _is_json_object(response):
-        # §0 rule 3: GLAIR answers JSON; an HTML 404 comes from whatever the base URL points at.
-        not_found = (
-            f"The server at the base URL answered “not found” for {operation} and does not look "
-            "like GLAIR's API. Check the base URL and API version in Connection settings."
-        )
-    elif operation.endswith(" session lookup"):
-        # Only a lookup names a session; a 404 on create means a wrong URL, not a wrong id.
-        kind = operation.removesuffix(" lookup")
-        other = "active" if kind.startswith("passive") else "passive"
-        not_found = (
-            f"GLAIR has no {kind} with this id. Sessions expire after 24 hours; a session of "
-            f"the other type ({other} liveness) or created with other credentials is not "
-            "visible either. Check the session type, or create a new session."
-        )
-    else:
-        not_found = (
-            f"GLAIR answered “not found” for {operation}. Check the base URL and API version "
-            "in Connection settings."
-        )
-    message = template.format(
-        op=operation, status=status, detail=detail, retry=retry_hint(response), not_found=not_found
-    )
-    return error_from_status(response, provider=NAME, operation=operation, message=message, cls=cls)
 
 
 def create(ctx: ProviderContext) -> GlairProvider:

@@ -1,6 +1,6 @@
 """uqudo's own types: match levels in operator words, face sessions and signed session results.
 
-The UI imports this module for types; the client is app/providers/uqudo.py.
+The UI imports this module for types; the client is app/vendors/uqudo/client.py.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from app.capabilities import VENDOR_PROTOCOLS, Capability
+from app.capabilities import Capability
 from app.domain import CheckResult, EncodedImage
 
 PROVIDER_ID = "uqudo"
@@ -170,6 +170,9 @@ class UqudoSessionResults(Protocol):
         ...
 
 
-VENDOR_PROTOCOLS[PROVIDER_ID, Capability.FACE_MATCH] = UqudoFaceMatch
-VENDOR_PROTOCOLS[PROVIDER_ID, Capability.LIVENESS_SESSIONS] = UqudoFaceSessions
-VENDOR_PROTOCOLS[PROVIDER_ID, Capability.SESSION_RESULTS] = UqudoSessionResults
+PROTOCOLS: Mapping[Capability, type] = {
+    Capability.FACE_MATCH: UqudoFaceMatch,
+    Capability.LIVENESS_SESSIONS: UqudoFaceSessions,
+    Capability.SESSION_RESULTS: UqudoSessionResults,
+}
+"""The vendor-shaped Protocols behind its capabilities; INFO declares them (no registry)."""

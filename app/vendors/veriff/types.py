@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from app.capabilities import VENDOR_PROTOCOLS, Capability
+from app.capabilities import Capability
 from app.domain import CheckResult, EncodedImage, Verdict
 
 PROVIDER_ID = "veriff"
@@ -389,4 +389,7 @@ class VeriffVerificationSessions(Protocol):
     async def delete_session(self, session_id: str) -> DeletionResult: ...
 
 
-VENDOR_PROTOCOLS[PROVIDER_ID, Capability.VERIFICATION_SESSIONS] = VeriffVerificationSessions
+PROTOCOLS: Mapping[Capability, type] = {
+    Capability.VERIFICATION_SESSIONS: VeriffVerificationSessions,
+}
+"""The vendor-shaped Protocols behind its capabilities; INFO declares them (no registry)."""

@@ -9,8 +9,9 @@ Deletion (§3.10) is guarded locally twice before any request: the session's sta
 (else the vendor's own 1305/1306 reason is raised as OperationRefused), and FaceDesk's ledger of
 deletions (5 per rolling hour, 10 per 24 hours, per integration) must have room.
 
-One module past ~600 lines because it is one job, the Veriff client: signing, reply signature
-checks and the deletion ledger are used by every session, media and decision call here.
+Past ~600 lines because it is one job, the Veriff client: the deletion ledger and reply signature
+checks are used by every session, media and decision call here (signing is auth.py, the error
+table errors.py, the types types.py).
 """
 
 from __future__ import annotations
@@ -19,48 +20,49 @@ import asyncio
 import base64
 import contextlib
 import hashlib
-import hmac
 import json
 import logging
-import re
-import time
 import uuid
 import weakref
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from app.capabilities import Capability, ConnectionField, CredentialField, ProviderInfo
-from app.domain import EncodedImage, ImageFormat, UploadRules, Verdict
+from app.domain import EncodedImage, Verdict
 from app.errors import (
     AppError,
-    AuthenticationFailed,
     NotFound,
     OperationRefused,
     PermissionDenied,
     ProviderError,
     ProviderUnavailable,
-    RateLimited,
-    RequestRejected,
     UnexpectedResponse,
 )
 from app.http import (
     JSON_REPLY_CAP,
     MEDIA_REPLY_CAP,
+    ProviderContext,
     json_body,
-    parse_retry_after,
     request_id_of,
     send,
+    unexpected_response,
 )
-from app.models.veriff import (
+from app.http.parse import as_float, as_int, as_str, as_time
+from app.http.poll import REAL_CLOCK, PollClock, poll
+
+# INFO is re-exported: a holder of the client module (tests, the contract kit) reads it here.
+from app.vendors.veriff import INFO as INFO
+from app.vendors.veriff import NAME
+from app.vendors.veriff.auth import SIGNATURE_WARNING, response_signature_ok, veriff_auth
+from app.vendors.veriff.errors import error_for
+from app.vendors.veriff.types import (
     DELETABLE_STATUSES,
     DELETE_LIMITS,
     DELETION_CONSEQUENCES,
     DOCUMENT_TYPES,
-    PROVIDER_ID,
     UNFINISHED_CONSEQUENCE,
     UNFINISHED_STATUSES,
     UPLOAD_CONTEXTS,
@@ -79,67 +81,10 @@ from app.models.veriff import (
     VeriffSessionView,
     VeriffWatchlist,
 )
-from app.providers.base import (
-    ProviderContext,
-    error_body,
-    error_from_status,
-    retry_hint,
-    unexpected_response,
-)
 
 log = logging.getLogger("facedesk.providers.veriff")
 
-NAME = "Veriff"
 
-INFO = ProviderInfo(
-    id=PROVIDER_ID,
-    display_name=NAME,
-    description="Veriff verification sessions: create, read decisions and media, delete.",
-    capabilities=frozenset({Capability.VERIFICATION_SESSIONS}),
-    credential_fields=(
-        CredentialField(
-            "api_key",
-            "API key",
-            help="The integration's API key (a UUID), from the Customer Portal's API keys page.",
-        ),
-        CredentialField(
-            "shared_secret",
-            "Shared secret key",
-            help="Signs every request (HMAC-SHA256). Shown once by Veriff when it is created.",
-        ),
-    ),
-    connection_fields=(
-        ConnectionField(
-            "base_url",
-            "API URL",
-            default="https://stationapi.veriff.com",
-            help="Per integration; shown next to the API keys in Veriff's Customer Portal.",
-            is_url=True,
-        ),
-        ConnectionField(
-            "integration_id",
-            "Integration ID (flexible API keys only)",
-            help="Sent as vrf-integration-id when creating sessions; leave empty otherwise.",
-        ),
-    ),
-    # §3.3: ≤24 MB of base64, longer side ≤1920 px; jpg/png are what FaceDesk prepares.
-    upload_rules=UploadRules(
-        max_bytes=24 * 1024 * 1024,
-        formats=(ImageFormat.JPEG, ImageFormat.PNG),
-        max_dimension=1920,
-        base64_in_json=True,
-        limit_applies_to_base64=True,
-        note="Veriff: one image per upload, longer side at most 1920 px.",
-    ),
-    sandbox_connection={"base_url": "{root}/veriff"},
-    sandbox_credentials={
-        "api_key": "5a9c1d6e-0b7f-4c2e-9d3a-1e8f2b4c6d70",
-        "shared_secret": "sandbox-veriff-secret",
-    },
-    docs_url="https://devdocs.veriff.com/apidocs",
-)
-
-_SIGNED_ID = re.compile(r"/v1/(?:sessions|attempts|media)/([^/?#]+)")
 _DECIDED = {
     "approved": Verdict.POSITIVE,
     "declined": Verdict.NEGATIVE,
@@ -147,181 +92,6 @@ _DECIDED = {
     "review": Verdict.INCONCLUSIVE,
     "expired": Verdict.NEGATIVE,
     "abandoned": Verdict.NEGATIVE,
-}
-SIGNATURE_WARNING = (
-    "Veriff's reply signature did not match the shared secret: the data may not come from "
-    "Veriff unaltered. Check the shared secret; treat this result with care."
-)
-
-
-def sign(secret: str, message: bytes) -> str:
-    """§2.1: lowercase hex HMAC-SHA256 of `message` keyed with the shared secret (UTF-8)."""
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def signed_message(request: httpx.Request) -> bytes:
-    """§2.1 table: the body for POST/PATCH, else the session/attempt/media id in the path."""
-    if request.method.upper() in ("POST", "PATCH", "PUT"):
-        return request.content
-    match = _SIGNED_ID.search(request.url.path)
-    if match is None:
-        raise ValueError("Veriff GET/DELETE paths carry the id that is signed")
-    return match.group(1).encode()
-
-
-class VeriffAuth(httpx.Auth):
-    """Adds X-AUTH-CLIENT and X-HMAC-SIGNATURE over exactly the bytes of the request."""
-
-    requires_request_body = True
-
-    def __init__(self, api_key: str, shared_secret: str) -> None:
-        self._api_key = api_key
-        self._secret = shared_secret
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["X-AUTH-CLIENT"] = self._api_key
-        request.headers["X-HMAC-SIGNATURE"] = sign(self._secret, signed_message(request))
-        yield request
-
-
-def response_signature_ok(response: httpx.Response, secret: str) -> bool | None:
-    """True/False when the reply is signed (§1), None when it carries no signature."""
-    given = response.headers.get("x-hmac-signature") or response.headers.get("vrf-hmac-signature")
-    if not given:
-        return None
-    return hmac.compare_digest(sign(secret, response.content), given.strip().lower())
-
-
-# --- the one table: vendor codes and statuses → AppError classes and operator messages --------
-
-_CREDENTIALS_HINT = "Open Credentials and check the API key and shared secret key."
-_CODE_ERRORS: dict[str, tuple[type[ProviderError], str]] = {
-    "1801": (AuthenticationFailed, "Veriff did not receive an API key. " + _CREDENTIALS_HINT),
-    "1802": (AuthenticationFailed, "The API key is not a UUID. " + _CREDENTIALS_HINT),
-    "1803": (
-        AuthenticationFailed,
-        "Veriff knows no integration with this API key. " + _CREDENTIALS_HINT,
-    ),
-    "1804": (
-        PermissionDenied,
-        "The Veriff integration for this API key is not active. Ask your Veriff administrator "
-        "to activate it.",
-    ),
-    "1812": (AuthenticationFailed, "Veriff rejected the request signature. " + _CREDENTIALS_HINT),
-    "1813": (AuthenticationFailed, "Veriff rejected the request signature. " + _CREDENTIALS_HINT),
-    "1814": (AuthenticationFailed, "Veriff rejected the request signature. " + _CREDENTIALS_HINT),
-    "1815": (
-        AuthenticationFailed,
-        "Veriff could not authenticate the request. " + _CREDENTIALS_HINT,
-    ),
-    "1818": (
-        AuthenticationFailed,
-        "Veriff rejected the request signature: the shared secret key does not belong to this "
-        "API key. " + _CREDENTIALS_HINT,
-    ),
-    "1819": (
-        AuthenticationFailed,
-        "Veriff rejected the request signature: the shared secret key does not belong to this "
-        "API key. " + _CREDENTIALS_HINT,
-    ),
-    "1001": (RequestRejected, "That is not a Veriff session id. Paste the full id (a UUID)."),
-    "1002": (RequestRejected, "That is not a Veriff session id. Paste the full id (a UUID)."),
-    "1101": (
-        RequestRejected,
-        "Veriff says the request is not valid. Check the form and try again.",
-    ),
-    "1102": (
-        RequestRejected,
-        "Veriff says required information is missing. Check the form and try again.",
-    ),
-    "1104": (RequestRejected, "Veriff rejected one of the values. Check the form."),
-    "1201": (
-        RequestRejected,
-        "Veriff rejected the request time (older than one hour). Check this computer's clock.",
-    ),
-    "1202": (
-        RequestRejected,
-        "Veriff rejected the request time format. Check this computer's clock and try again.",
-    ),
-    "1203": (RequestRejected, "The date of birth must be a real date written YYYY-MM-DD."),
-    "1301": (
-        RequestRejected,
-        "This integration does not support the requested features. Ask your Veriff "
-        "administrator which ones it has.",
-    ),
-    "1302": (RequestRejected, "The callback URL must start with https://."),
-    "1303": (
-        RequestRejected,
-        "Veriff only accepts “submitted” as a new status. Reload the session and try again.",
-    ),
-    "1304": (
-        RequestRejected,
-        "This session can no longer be submitted (it is already submitted or decided). Reload "
-        "it to see its status.",
-    ),
-    "1305": (
-        RequestRejected,
-        "Veriff refuses: the session is not in a completed status. Reload it to see the "
-        "status, and delete it once Veriff has decided.",
-    ),
-    "1306": (
-        RequestRejected,
-        "Veriff refuses: the session is in progress (submitted). Wait for Veriff's decision, "
-        "then delete it.",
-    ),
-    "1400": (
-        RequestRejected,
-        "Veriff found no image data in the upload. Load the photo again and retry.",
-    ),
-    "1401": (RequestRejected, "Veriff could not read the image. Load a JPEG or PNG photo."),
-    "1402": (
-        RequestRejected,
-        "Veriff does not accept this image type for the integration. Ask your Veriff "
-        "administrator which ones it takes.",
-    ),
-    "1403": (
-        RequestRejected,
-        "The upload lacks a required image property. Try again; if it persists, copy the "
-        "details for support.",
-    ),
-    "1500": (RequestRejected, "vendorData may be at most 1000 characters long. Shorten it."),
-    "1501": (RequestRejected, "vendorData must be text. Enter it again as plain text."),
-    "2003": (RequestRejected, "The date of birth is not valid. Enter it as YYYY-MM-DD."),
-    "2101": (
-        RequestRejected,
-        "The document number must have 6–9 characters. Check it against the document.",
-    ),
-    "2102": (
-        RequestRejected,
-        "The document number may contain only A–Z and 0–9. Remove spaces and dashes.",
-    ),
-    "2103": (
-        RequestRejected,
-        "Veriff does not support this document type. Choose another or leave it empty.",
-    ),
-    "2104": (
-        RequestRejected,
-        "Veriff does not support this document country. Check the two-letter code.",
-    ),
-}
-_STATUS_ERRORS: dict[int, tuple[type[ProviderError], str]] = {
-    400: (RequestRejected, "Veriff rejected the request. Check the form and try again."),
-    401: (AuthenticationFailed, "Veriff rejected the credentials. " + _CREDENTIALS_HINT),
-    403: (
-        PermissionDenied,
-        "Veriff did not allow this operation for the integration (session deletion, for one, "
-        "is enabled by Veriff on request). Ask your Veriff administrator to enable it.",
-    ),
-    404: (
-        NotFound,
-        "Veriff has no such session or media (unknown id, or the session was deleted). "
-        "Check the id; deleted sessions cannot be recovered.",
-    ),
-    409: (
-        RequestRejected,
-        "The session is already submitted, so no more media can be added. Create a new session.",
-    ),
-    429: (RateLimited, "Veriff is limiting requests."),
 }
 
 
@@ -341,15 +111,11 @@ def _delete_refusal(status: str) -> tuple[str, str]:
 class VeriffProvider:
     """The Veriff client for one connection (ProviderContext)."""
 
-    def __init__(self, ctx: ProviderContext) -> None:
+    def __init__(self, ctx: ProviderContext, clock: PollClock = REAL_CLOCK) -> None:
         self.ctx = ctx
+        self._clock = clock
 
     # --- plumbing ------------------------------------------------------------------------------
-
-    async def _auth(self) -> tuple[VeriffAuth, str]:
-        api_key = (await self.ctx.credential("api_key")).strip()
-        secret = await self.ctx.credential("shared_secret")
-        return VeriffAuth(api_key, secret), secret
 
     def _url(self, path: str) -> str:
         return self.ctx.url("base_url", "/v1" + path)
@@ -367,7 +133,7 @@ class VeriffProvider:
         max_reply_bytes: int = JSON_REPLY_CAP,
     ) -> tuple[httpx.Response, tuple[str, ...]]:
         """Send one signed request; return the 2xx response and its signature warnings."""
-        auth, secret = await self._auth()
+        auth, secret = await veriff_auth(self.ctx.credential)
         kwargs: dict[str, Any] = {"auth": auth, "max_reply_bytes": max_reply_bytes}
         all_headers = dict(headers or {})
         if payload is not None:
@@ -386,7 +152,7 @@ class VeriffProvider:
             **kwargs,
         )
         if response.status_code >= 400:
-            raise self._error(response, operation)
+            raise error_for(response, operation)
         warnings: tuple[str, ...] = ()
         if response_signature_ok(response, secret) is False:
             log.warning("%s %s: response signature mismatch", NAME, operation)
@@ -401,54 +167,6 @@ class VeriffProvider:
 
     def _shape(self, body: object, response: httpx.Response, operation: str) -> UnexpectedResponse:
         return unexpected_response(NAME, operation, body=body, response=response)
-
-    def _error(self, response: httpx.Response, operation: str) -> AppError:
-        code: str | None = None
-        vendor_message = ""
-        body = error_body(response)
-        if body:
-            raw_code = body.get("code")
-            code = str(raw_code) if raw_code not in (None, "") else None
-            vendor_message = str(body.get("message") or "")[:200]
-        status = response.status_code
-        if status == 429:
-            message = self._rate_message(response, operation)
-            return error_from_status(
-                response, provider=NAME, operation=operation, message=message, vendor_code=code
-            )
-        if status >= 500:
-            return error_from_status(
-                response,
-                provider=NAME,
-                operation=operation,
-                vendor_code=code,
-                message=f"{NAME} had a server problem ({status}). Try again in a few minutes.",
-            )
-        cls: type[AppError]
-        if code is not None and code in _CODE_ERRORS:
-            cls, message = _CODE_ERRORS[code]
-        elif status == 409 and operation != "upload media":
-            # The 409 table text is about adding media; other operations get their own words.
-            cls, message = (
-                RequestRejected,
-                f"Veriff refused to {operation} because of the session's current state. Reload "
-                "the session to see its status, then try again.",
-            )
-        elif status in _STATUS_ERRORS:
-            cls, message = _STATUS_ERRORS[status]
-        else:
-            cls, message = RequestRejected, f"{NAME} refused the request ({status})."
-        if cls is RequestRejected and vendor_message and code not in _CODE_ERRORS:
-            # The vendor's own text for codes FaceDesk has no words for (it names no person).
-            message += f" Veriff says: “{vendor_message}”"
-        kwargs: dict[str, Any] = {
-            "provider": NAME,
-            "operation": operation,
-            "request_id": request_id_of(response),
-            "vendor_code": code,
-            "http_status": status,
-        }
-        return cls(message, **kwargs)
 
     # --- connection test -----------------------------------------------------------------------
 
@@ -542,8 +260,8 @@ class VeriffProvider:
             status=str(verification.get("status") or "created"),
             url=str(url),
             host=str(host),
-            vendor_data=_opt_str(verification.get("vendorData")),
-            end_user_id=_opt_str(verification.get("endUserId")),
+            vendor_data=as_str(verification.get("vendorData"), numbers=True),
+            end_user_id=as_str(verification.get("endUserId"), numbers=True),
             raw=body,
             request_id=request_id_of(response),
             warnings=warnings,
@@ -637,14 +355,14 @@ class VeriffProvider:
             session_id=str(verification.get("id") or sid),
             status=status or "unknown",
             verdict=_DECIDED.get(status, Verdict.INCONCLUSIVE),
-            code=_opt_int(verification.get("code")),
-            reason=_opt_str(verification.get("reason")),
-            reason_code=_opt_int(verification.get("reasonCode")),
-            attempt_id=_opt_str(verification.get("attemptId")),
-            decision_time=_opt_time(verification.get("decisionTime")),
-            acceptance_time=_opt_time(verification.get("acceptanceTime")),
-            vendor_data=_opt_str(verification.get("vendorData")),
-            end_user_id=_opt_str(verification.get("endUserId")),
+            code=as_int(verification.get("code"), from_text=True),
+            reason=as_str(verification.get("reason"), numbers=True),
+            reason_code=as_int(verification.get("reasonCode"), from_text=True),
+            attempt_id=as_str(verification.get("attemptId"), numbers=True),
+            decision_time=as_time(verification.get("decisionTime")),
+            acceptance_time=as_time(verification.get("acceptanceTime")),
+            vendor_data=as_str(verification.get("vendorData"), numbers=True),
+            end_user_id=as_str(verification.get("endUserId"), numbers=True),
             person=_flat(verification.get("person")),
             document=_flat(verification.get("document")),
             risk_labels=tuple(
@@ -678,7 +396,9 @@ class VeriffProvider:
         if isinstance(matches, list):
             for match in matches:
                 if isinstance(match, dict):
-                    count += _opt_int(match.get("numberOfMatches")) or len(match.get("hits") or ())
+                    count += as_int(match.get("numberOfMatches"), from_text=True) or len(
+                        match.get("hits") or ()
+                    )
         return VeriffPerson(
             session_id=sid,
             fields=_flat({k: v for k, v in person.items() if k != "pepSanctionMatches"}),
@@ -703,7 +423,7 @@ class VeriffProvider:
             VeriffAttempt(
                 id=str(r["id"]),
                 status=str(r.get("status") or ""),
-                created_time=_opt_time(r.get("createdTime")),
+                created_time=as_time(r.get("createdTime")),
             )
             for r in rows
             if isinstance(r, dict) and r.get("id")
@@ -779,7 +499,7 @@ class VeriffProvider:
             available=True,
             match_status=str(data.get("matchStatus") or ""),
             check_type=str(data.get("checkType") or ""),
-            total_hits=_opt_int(data.get("totalHits")) or len(hits),
+            total_hits=as_int(data.get("totalHits"), from_text=True) or len(hits),
             hits=hits,
             raw=body,
             warnings=warnings,
@@ -817,17 +537,22 @@ class VeriffProvider:
         self, session_id: str, *, interval: float = 2.0, give_up_after: float = 120.0
     ) -> VeriffDecision:
         """Poll GET decision until Veriff decides or `give_up_after` s pass (then: pending)."""
-        deadline = time.monotonic() + give_up_after
         attempts = await self.list_attempts(session_id)
         latest = attempts[0].id if attempts else None
-        while True:
-            decision = await self.get_decision(session_id)
-            if decision.decided and _decides_attempt(decision, latest):
-                return decision
-            if time.monotonic() + interval > deadline:
-                # A decision of an earlier attempt (before a resubmission) is not this one's.
-                return decision if not decision.decided else _still_pending(decision)
-            await asyncio.sleep(interval)
+        last: VeriffDecision | None = None
+        async for decision in poll(
+            lambda: self.get_decision(session_id),
+            done=lambda decision: decision.decided and _decides_attempt(decision, latest),
+            interval=interval,
+            give_up_after=give_up_after,
+            clock=self._clock,
+        ):
+            last = decision
+        assert last is not None  # poll() yields at least once
+        if last.decided and _decides_attempt(last, latest):
+            return last
+        # A decision of an earlier attempt (before a resubmission) is not this one's.
+        return last if not last.decided else _still_pending(last)
 
     # --- deletion (§3.10) ----------------------------------------------------------------------
 
@@ -947,23 +672,6 @@ class VeriffProvider:
             return None, (), True
         return response, warnings, False
 
-    def _rate_message(self, response: httpx.Response, operation: str) -> str:
-        if operation != "delete session":
-            return f"{NAME} is limiting requests. " + _retry_words(response)
-        seconds = parse_retry_after(response.headers.get("retry-after"))
-        text = (
-            "Veriff allows 5 session deletions per rolling hour and 10 per 24 hours for this "
-            "integration, and that limit is reached (deletions made outside FaceDesk count too)."
-        )
-        if seconds is not None:
-            moment = datetime.now(UTC) + timedelta(seconds=seconds)
-            return f"{text} The next deletion is possible at {moment.astimezone():%H:%M:%S}."
-        # §4: Veriff documents no Retry-After, so say what each window allows instead of a time.
-        return (
-            f"{text} Veriff did not say when: if the hourly limit was hit, a deletion is possible "
-            "again within an hour; if the daily one was, within 24 hours."
-        )
-
 
 def quota_from_events(events: list[datetime], now: datetime) -> DeletionQuota:
     """Sliding windows over the ledger: how many deletions are left, and when the next one fits."""
@@ -997,10 +705,6 @@ def _quota_refusal(quota: DeletionQuota) -> str:
         "Veriff's deletion limit is reached for this integration "
         f"({quota.used_last_hour}/5 in the last hour, {quota.used_last_day}/10 in 24 hours)." + when
     )
-
-
-def _retry_words(response: httpx.Response) -> str:
-    return retry_hint(response)
 
 
 def _decides_attempt(decision: VeriffDecision, latest_attempt_id: str | None) -> bool:
@@ -1080,40 +784,6 @@ def _checked_id(value: str, operation: str) -> str:
     return candidate
 
 
-def _opt_str(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return str(value)
-
-
-def _opt_int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _opt_float(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _opt_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _flat(value: Any) -> dict[str, str]:
     """A person/document object as label → text, skipping empty and nested-empty values."""
     if not isinstance(value, dict):
@@ -1139,10 +809,10 @@ def _media(item: dict[str, Any], *, is_video: bool) -> VeriffMedia:
         context=str(item.get("context") or item.get("name") or ""),
         name=str(item.get("name") or item.get("context") or ""),
         mimetype=str(item.get("mimetype") or ""),
-        size=_opt_int(item.get("size")),  # §3.5 ⚠ number or string
+        size=as_int(item.get("size"), from_text=True),  # §3.5 ⚠ number or string
         is_video=is_video,
-        duration=_opt_float(item.get("duration")),
-        session_id=_opt_str(item.get("sessionId")),
+        duration=as_float(item.get("duration"), from_text=True),
+        session_id=as_str(item.get("sessionId"), numbers=True),
     )
 
 

@@ -1,1 +1,0 @@
-"""Vendor-specific domain types and capability Protocols the UI may import."""

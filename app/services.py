@@ -3,7 +3,7 @@
 It owns the providers and their HTTP clients (one per connection), the session registry and
 audit trail, the keyring, and the in-process sandbox; `open_service()` closes them all.
 Blocking work (Pillow, keyring, SQLite) runs in worker threads via asyncio.to_thread.
-It is longer than most modules because every call the UI starts passes through it; the
+It is past ~600 lines because every call the UI starts passes through it; the
 connection rules (rename, URL checks) and the audit-target rule stay beside their one user.
 """
 

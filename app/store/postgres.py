@@ -11,6 +11,10 @@ password comes from the URL, from libpq's own `PGPASSFILE`/`~/.pgpass`, or from 
 message goes through `app.store.scrub`. When the connection breaks, the failing call raises
 `StoreUnavailable` (what it was doing was not done: a write's transaction rolled back) and the
 next call connects again; a read is retried once on a fresh connection.
+
+One module past ~600 lines because it is one job, the `Store` protocol over one connection:
+each method is a short transaction, and splitting them would scatter the connection and
+reconnect rule every one of them relies on.
 """
 
 from __future__ import annotations

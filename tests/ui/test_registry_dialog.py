@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC
 from typing import Any
 
 from app.paths import AppPaths
@@ -31,6 +32,19 @@ def test_labels_filter_and_forget(
             assert model.rowCount() == 2
             ids = {model.index(r, 2).data() for r in range(2)}
             assert ids == {"sid-glair-1", "f0e1-veriff"}
+            # Times show in local time; the tooltip gives the same instant in UTC.
+            from PySide6.QtCore import Qt
+
+            from ui.dialogs.registry_dialog import COLUMNS
+
+            created = model.index(0, COLUMNS.index("Created (local)"))
+            record = dialog.record_at(0)
+            assert record is not None
+            local = record.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            assert created.data() == local
+            utc = record.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            assert created.data(Qt.ItemDataRole.ToolTipRole) == utc
+            assert model.index(0, 2).data(Qt.ItemDataRole.ToolTipRole) == model.index(0, 2).data()
 
             # The operator labels the Veriff session with a case number.
             row = next(r for r in range(2) if model.index(r, 2).data() == "f0e1-veriff")

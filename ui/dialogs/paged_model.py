@@ -46,10 +46,14 @@ class PagedTableModel(QAbstractTableModel):
         tasks: TaskRunner,
         name: str,
         parent: QObject | None = None,
+        *,
+        tooltips: Callable[[Any], Sequence[str]] | None = None,
     ) -> None:
         super().__init__(parent)
         self._columns = tuple(columns)
         self._cells = cells
+        # A cell's tooltip (e.g. the UTC time behind a local one); the cell's text where absent.
+        self._tooltips = tooltips
         self._tasks = tasks
         self._name = name
         self._count: CountQuery | None = None
@@ -58,7 +62,7 @@ class PagedTableModel(QAbstractTableModel):
         self._pages: OrderedDict[int, list[Any]] = OrderedDict()
         # A row's cell texts, made once: a repaint asks data() for every visible cell, and
         # making the texts (local times, normalized statuses) per call was most of a keystroke.
-        self._cell_cache: dict[int, tuple[Any, ...]] = {}
+        self._cell_cache: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
         self._requested: set[int] = set()
         self._generation = 0
         self.editable_column: int | None = None
@@ -169,8 +173,11 @@ class PagedTableModel(QAbstractTableModel):
             item = self.item(row)
             if item is None:
                 return PENDING if role == Qt.ItemDataRole.DisplayRole else None
-            cells = self._cell_cache[row] = tuple(self._cells(item))
-        return cells[index.column()]
+            texts = tuple(self._cells(item))
+            tips = tuple(self._tooltips(item)) if self._tooltips is not None else texts
+            cells = self._cell_cache[row] = (texts, tips)
+        texts, tips = cells
+        return (tips if role == Qt.ItemDataRole.ToolTipRole else texts)[index.column()]
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         flags = super().flags(index)

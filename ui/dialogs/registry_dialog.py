@@ -105,7 +105,9 @@ class RegistryDialog(QDialog):
         row.addWidget(self.search, 1)
         row.addWidget(self.count_label)
         layout.addLayout(row)
-        self.model = PagedTableModel(COLUMNS, self._cells, tasks, "registry", self)
+        self.model = PagedTableModel(
+            COLUMNS, self._cells, tasks, "registry", self, tooltips=self._tooltips
+        )
         self.model.editable_column = LABEL_COLUMN
         self.model.on_edit = self._on_label_edited
         self.model.loaded.connect(self._on_loaded)
@@ -170,6 +172,13 @@ class RegistryDialog(QDialog):
             shown_time(record.last_seen_at).text,
             record.label,
         )
+
+    def _tooltips(self, record: SessionRecord) -> tuple[str, ...]:
+        """As the cells, but the times in UTC (what vendors' consoles and logs show)."""
+        cells = list(self._cells(record))
+        cells[COLUMNS.index("Created (local)")] = shown_time(record.created_at).tooltip
+        cells[COLUMNS.index("Last seen (local)")] = shown_time(record.last_seen_at).tooltip
+        return tuple(cells)
 
     def visible_records(self) -> list[SessionRecord]:
         """The rows loaded for the current filter, in table order."""

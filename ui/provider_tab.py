@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QPalette, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -26,6 +26,7 @@ from ui.panels.base import Panel, PanelContext
 from ui.panels.batch import BatchPanel, batch_kinds
 from ui.tasks import TaskRunner
 from ui.widgets.image_pair import ImagePair
+from ui.widgets.image_slot import QWIDGETSIZE_MAX
 
 NEW_CONNECTION = "New connection…"
 SANDBOX_NOTE = (
@@ -93,20 +94,38 @@ class ProviderTab(QWidget):
             scroll.setWidget(panel)
             self.panel_tabs.addTab(scroll, panel.title)
 
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.images)
         splitter.addWidget(self.panel_tabs)
         # The panel's action and verdict come first: at 1024×700 they must fit unscrolled.
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 4)
         splitter.setChildrenCollapsible(False)
-        # Wrapped badge text does not count in a splitter's minimum: leave the slots room.
-        self.images.setMinimumHeight(250)
         layout.addWidget(splitter, 1)
+        self.images.compact_changed.connect(lambda _compact: self._fit_images())
+        self.images.texts_changed.connect(self._fit_images)
+        self._fit_images()
 
         self._refresh_connections()
         self.connection_combo.activated.connect(self._on_connection_combo_activated)
         self.settings_button.clicked.connect(self._on_settings_clicked)
+
+    def _fit_images(self) -> None:
+        """Large drop targets while nothing is loaded; strips of their own height once loaded."""
+        if self.images.compact:
+            self.images.setFixedHeight(self.images.strip_height())
+        else:
+            # Wrapped badge text does not count in a splitter's minimum: leave the slots room.
+            self.images.setMinimumHeight(250)
+            self.images.setMaximumHeight(QWIDGETSIZE_MAX)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_images()  # wrapped text in a strip needs more or less height at a new width
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._fit_images()
 
     def _refresh_connections(self) -> None:
         self.connection_combo.blockSignals(True)

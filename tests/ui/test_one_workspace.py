@@ -119,3 +119,60 @@ def test_a_selfie_changed_in_another_tab_withdraws_azures_verdict(
             window.close()
 
     qloop.run_until_complete(scenario())
+
+
+def test_slots_become_strips_once_an_image_is_loaded_and_the_verdict_fits_at_1024x700(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, app_paths: AppPaths
+) -> None:
+    """At 1024×700 the loaded pair is a strip: Azure's Verify button and verdict show unscrolled."""
+    from ui.widgets.image_slot import STRIP_PREVIEW
+
+    async def scenario() -> None:
+        async with open_service(app_paths, secrets=MemorySecretStore()) as service:
+            window = MainWindow(service)
+            qtbot.addWidget(window)
+            window.resize(1024, 700)
+            azure = window.provider_tabs["azure_face"]
+            window.tabs.setCurrentWidget(azure)
+            window.show()
+            await asyncio.sleep(0.05)
+            empty_height = azure.images.height()
+            assert not azure.images.compact
+            assert azure.images.id_photo.preview.height() > STRIP_PREVIEW
+
+            # Loaded in another tab, the pair turns into strips in every tab, both slots.
+            veriff = window.provider_tabs["veriff"]
+            await veriff.images.id_photo.load_file(str(SAMPLES / "ada-id-photo.jpg"))
+            await window.tasks.wait_idle()
+            for tab in window.provider_tabs.values():
+                assert tab.images.compact
+                assert tab.images.selfie.compact  # the empty one too: a small drop target
+            await azure.images.selfie.load_file(str(SAMPLES / "ada-selfie.jpg"))
+            await window.tasks.wait_idle()
+            await asyncio.sleep(0.05)
+            assert azure.images.id_photo.preview.height() == STRIP_PREVIEW
+            assert azure.images.height() < empty_height - 100
+
+            panel = next(p for p in azure.panels if type(p).__name__ == "AzureVerifyPanel")
+            azure.panel_tabs.setCurrentIndex(azure.panels.index(panel))
+            panel.detect_button.click()
+            await asyncio.sleep(0.05)
+            await window.tasks.wait_idle()
+            panel.verify_button.click()
+            await asyncio.sleep(0.05)
+            await window.tasks.wait_idle()
+            await asyncio.sleep(0.05)
+            assert "Same person" in panel.result.verdict.text()
+            viewport = azure.panel_tabs.currentWidget()
+            for widget in (panel.verify_button, panel.result.verdict):
+                bottom = widget.mapTo(viewport, widget.rect().bottomLeft()).y()
+                assert 0 <= bottom <= viewport.height(), type(widget).__name__
+
+            # Both cleared: the large drop targets come back.
+            azure.images.id_photo.clear_button.click()
+            azure.images.selfie.clear_button.click()
+            await window.tasks.wait_idle()
+            assert not azure.images.compact
+            window.hide()  # closing the last shown window would stop the loop
+
+    qloop.run_until_complete(scenario())

@@ -598,7 +598,6 @@ class AzureVerifyPanel(Panel):
         views.addWidget(self.probe_view, 0, 1)
         views.addWidget(self.reference_pick, 1, 0)
         views.addWidget(self.probe_pick, 1, 1)
-        layout.addLayout(views)
         row = QHBoxLayout()
         self.detect_button = QPushButton("Detect faces")
         self.verify_button = QPushButton("Verify")
@@ -611,6 +610,9 @@ class AzureVerifyPanel(Panel):
         layout.addLayout(row)
         self.result = ResultCard()
         layout.addWidget(self.result)
+        # The detected faces come after the action and the verdict: those must fit unscrolled
+        # at 1024×700, the pictures are there to check which face was compared.
+        layout.addLayout(views)
         layout.addStretch(1)
         self.detect_button.clicked.connect(
             lambda: ctx.tasks.start(ctx.task_name("verify:detect"), self._detect)

@@ -191,6 +191,7 @@ class ComparePanel(QWidget):
         for slot, faces in ((self.id_photo, self.id_faces), (self.selfie, self.selfie_faces)):
             # The pair is shown once: the slot's own preview gives way to the same thumbnail
             # with the vendors' rectangles; loading, dropping and badges stay the slot's.
+            slot.keep_large()
             slot_layout = slot.layout()
             if slot_layout is not None:
                 slot_layout.replaceWidget(slot.preview, faces)

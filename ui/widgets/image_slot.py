@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QDialog,
     QFileDialog,
     QFrame,
@@ -56,6 +57,8 @@ _IMAGE_MIME_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "imag
 # document whose portrait is a fraction of it. A heuristic: FaceDesk does not detect faces.
 _FACE_SHARE = {"selfie": 0.3, "id": 0.15}
 _EMPTY_TEXT = "Drop, paste or open an image"
+STRIP_PREVIEW = 84  # px, the thumbnail's box once the slots are strips
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" for a widget's size
 
 
 def _settings() -> QSettings:
@@ -108,6 +111,7 @@ class ImageSlot(QFrame):
 
     image_changed = Signal()
     prepared_changed = Signal()
+    compact_changed = Signal(bool)  # the slot became a strip (True) or a large drop target
 
     def __init__(
         self,
@@ -135,33 +139,44 @@ class ImageSlot(QFrame):
         self.setAcceptDrops(True)
 
         layout = QVBoxLayout(self)
-        self.title = QLabel(f"<b>{title}</b>")
-        layout.addWidget(self.title)
+        # The body is the preview and a column of texts (title, badges). Until an image is in
+        # the pair it runs bottom to top (title above a large drop target); once one is, every
+        # slot becomes a strip, preview beside the texts, so the panel's action and verdict fit
+        # on a 1024×700 screen without scrolling.
+        self.body = QBoxLayout(QBoxLayout.Direction.BottomToTop)
         self.preview = _Preview(_EMPTY_TEXT)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(120, 120)
+        self.preview.setWordWrap(True)
         self.preview.setToolTip("Drop a file or an image from a browser here, or press Ctrl+V")
-        layout.addWidget(self.preview, 1)
+        self.body.addWidget(self.preview, 1)
+        texts = QVBoxLayout()
+        texts.setSpacing(2)
+        self.title = QLabel(f"<b>{title}</b>")
+        texts.addWidget(self.title)
+        self.original_badge = QLabel()
+        self.original_badge.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # The file name is often the person's name: blurred with the photo in the privacy view.
+        mark_private(self.original_badge, Private.PHOTO)
+        texts.addWidget(self.original_badge)
+        self.prepared_badge = QLabel()
+        texts.addWidget(self.prepared_badge)
+        self.face_warning = QLabel()
+        self.face_warning.setWordWrap(True)
+        self.face_warning.setStyleSheet("color: #b35c00;")
+        self.face_warning.hide()
+        texts.addWidget(self.face_warning)
+        texts.addStretch(1)
+        self.body.addLayout(texts, 1)
+        layout.addLayout(self.body, 1)
         self.spinner = QProgressBar()
         self.spinner.setRange(0, 0)  # indeterminate: Qt animates it
         self.spinner.setTextVisible(False)
         self.spinner.setMaximumHeight(6)
         self.spinner.hide()
         layout.addWidget(self.spinner)
-        self.original_badge = QLabel()
-        self.original_badge.setWordWrap(True)
-        self.original_badge.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # The file name is often the person's name: blurred with the photo in the privacy view.
-        mark_private(self.original_badge, Private.PHOTO)
-        layout.addWidget(self.original_badge)
-        self.prepared_badge = QLabel()
-        self.prepared_badge.setWordWrap(True)
-        layout.addWidget(self.prepared_badge)
-        self.face_warning = QLabel()
-        self.face_warning.setWordWrap(True)
-        self.face_warning.setStyleSheet("color: #b35c00;")
-        self.face_warning.hide()
-        layout.addWidget(self.face_warning)
+        self.compact = False
+        self.strip_when_loaded = True  # see keep_large()
+        self._apply_compact(False)
 
         buttons = QHBoxLayout()
         self.open_button = QPushButton("Open…")
@@ -204,6 +219,7 @@ class ImageSlot(QFrame):
         self.destroyed.connect(lambda _obj=None: unsubscribe())
         if self.pair.image(self.kind) is not None:
             self._show(self.pair.image(self.kind))
+        self._follow_pair_layout()
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -231,23 +247,58 @@ class ImageSlot(QFrame):
     def _on_pair_changed(self, kind: PairSlot) -> None:
         if kind is self.kind:
             self._show(self.pair.image(kind))
+        self._follow_pair_layout()
+
+    def _follow_pair_layout(self) -> None:
+        """A strip while either image of the pair is loaded, a large drop target otherwise."""
+        compact = self.strip_when_loaded and any(
+            self.pair.image(kind) is not None for kind in PairSlot
+        )
+        if compact != self.compact:
+            self._apply_compact(compact)
+            self.compact_changed.emit(compact)
+
+    def keep_large(self) -> None:
+        """Stay a large slot when loaded (the Compare view draws face rectangles on it)."""
+        self.strip_when_loaded = False
+        self._follow_pair_layout()
+
+    def _apply_compact(self, compact: bool) -> None:
+        self.compact = compact
+        # The texts take the room beside a strip's thumbnail; above a large preview, only theirs.
+        self.body.setStretch(1, 1 if compact else 0)
+        if compact:
+            self.body.setDirection(QBoxLayout.Direction.LeftToRight)
+            self.preview.setFixedSize(STRIP_PREVIEW, STRIP_PREVIEW)
+        else:
+            self.body.setDirection(QBoxLayout.Direction.BottomToTop)
+            self.preview.setMinimumSize(120, 120)
+            self.preview.setMaximumSize(QWIDGETSIZE_MAX, QWIDGETSIZE_MAX)
+        for badge in (self.original_badge, self.prepared_badge):
+            # In a strip a badge keeps its two lines and is cut at the slot's edge (the whole
+            # text is its tooltip); on a large slot it wraps.
+            badge.setWordWrap(not compact or badge.text().startswith("⚠"))
+            badge.setSizePolicy(
+                QSizePolicy.Policy.Ignored if compact else QSizePolicy.Policy.Preferred,
+                QSizePolicy.Policy.Preferred,
+            )
 
     def _show(self, image: LoadedImage | None) -> None:
         if image is None:
             self._tasks.cancel(f"prepare:{self.slot_id}")
         self._loaded = image
         self._prepared = None
-        self.prepared_badge.clear()
+        self._set_badge(self.prepared_badge, "")
         self.face_warning.hide()
         if image is None:
             self.preview.set_source(QPixmap())
             self.preview.setText(_EMPTY_TEXT)
-            self.original_badge.clear()
+            self._set_badge(self.original_badge, "")
         else:
             pixmap = QPixmap()
             pixmap.loadFromData(image.thumbnail_png)
             self.preview.set_source(pixmap)
-            self.original_badge.setText(self._original_text(image))
+            self._set_badge(self.original_badge, self._original_text(image))
             self._start_prepare()
         self._update_buttons()
         self.image_changed.emit()
@@ -344,7 +395,7 @@ class ImageSlot(QFrame):
 
     async def _prepare(self, loaded: LoadedImage) -> None:
         provider_id = self.provider_id
-        self.prepared_badge.setText("Preparing…")
+        self._set_badge(self.prepared_badge, "Preparing…")
         try:
             async with self._busy():
                 encoded = await self.pair.prepared(
@@ -354,16 +405,19 @@ class ImageSlot(QFrame):
                 )
         except ImageError as exc:
             # Shown where the operator looks at this image; ctx.prepared raises it again on use.
-            self.prepared_badge.setText(f"⚠ Cannot be sent: {exc.user_message}")
+            self._set_badge(
+                self.prepared_badge, f"⚠ Cannot be sent: {exc.user_message}", warning=True
+            )
             return
         if loaded is not self._loaded or provider_id != self.provider_id:
             return  # superseded while preparing
         self._prepared = encoded
         name = self._service.info(provider_id).display_name
         changes = ", ".join(encoded.removed) or "nothing to change"
-        self.prepared_badge.setText(
+        self._set_badge(
+            self.prepared_badge,
             f"Prepared for {name}: {encoded.format.value} · {encoded.width}×{encoded.height} · "
-            f"{_human_bytes(len(encoded.data))}\n{changes}"
+            f"{_human_bytes(len(encoded.data))}\n{changes}",
         )
         self._show_face_warning(encoded, provider_id)
         if self._viewer is not None:
@@ -387,6 +441,12 @@ class ImageSlot(QFrame):
             self.face_warning.hide()
 
     # --- helpers -------------------------------------------------------------------------------
+
+    def _set_badge(self, badge: QLabel, text: str, *, warning: bool = False) -> None:
+        """A badge's text, whole in its tooltip; a warning always wraps (it must be read)."""
+        badge.setText(text)
+        badge.setToolTip(text)
+        badge.setWordWrap(warning or not self.compact)
 
     def _busy(self) -> _Busy:
         return _Busy(self)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg_cluster import SUPERUSER_PASSWORD, PgCluster
+
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "dist" / "facedesk" / "facedesk"
 
@@ -83,3 +85,32 @@ def test_frozen_window_renders_on_a_real_x_server(tmp_path: Path) -> None:
         assert image.height >= 400
         colours = image.convert("RGB").getcolors(maxcolors=1_000_000) or []
         assert len(colours) > 20  # a drawn window, not a blank frame
+
+
+def test_frozen_build_reaches_a_team_store_with_its_bundled_libpq(
+    tmp_path: Path, pg_cluster: PgCluster, team_database: str
+) -> None:
+    """The bundle carries psycopg's compiled implementation and its own libpq: a machine
+    without PostgreSQL's client library can still use a team store."""
+    env = _env(
+        tmp_path,
+        QT_QPA_PLATFORM="offscreen",
+        FACEDESK_DATABASE_URL=pg_cluster.url(database=team_database),
+        PSYCOPG_IMPL="binary",  # fail rather than fall back to a system libpq
+    )
+    for command, expected in (
+        (["db", "upgrade"], "schema 0001_team_store"),
+        (["db", "status"], "this FaceDesk needs 0001_team_store"),
+    ):
+        result = subprocess.run(
+            [str(BUNDLE), *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert expected in result.stdout
+        assert SUPERUSER_PASSWORD not in result.stdout + result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,10 @@ def test_api_only_verification_follows_to_a_decision(
         assert sorted(t.media.context for t in panel.tiles) == ["document-front", "face"]
         assert all(t.picture.pixmap() is not None for t in panel.tiles)
         assert panel.attempts_table.rowCount() == 1
+        created = panel.attempts_table.item(0, 2)
+        # Local time in the cell, the same instant in UTC on hover.
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", created.text())
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", created.toolTip())
         target = tmp_path / "face.jpg"
         monkeypatch.setattr(
             "ui.panels.veriff.QFileDialog.getSaveFileName", lambda *a, **k: (str(target), "")

@@ -314,7 +314,7 @@ class VeriffSessionsPanel(Panel):
         self.person_form = QFormLayout(self.person_host)
         self.sections.addTab(self.person_host, "Person && document")
         self.attempts_table = QTableWidget(0, 3)
-        self.attempts_table.setHorizontalHeaderLabels(["Attempt id", "Status", "Created (UTC)"])
+        self.attempts_table.setHorizontalHeaderLabels(["Attempt id", "Status", "Created (local)"])
         self.attempts_table.horizontalHeader().setStretchLastSection(True)
         self.attempts_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.sections.addTab(self.attempts_table, "Attempts")
@@ -540,15 +540,18 @@ class VeriffSessionsPanel(Panel):
         for attempt in view.attempts:
             row = self.attempts_table.rowCount()
             self.attempts_table.insertRow(row)
-            created = attempt.created_time
+            created = shown_time(attempt.created_time) if attempt.created_time else None
             for column, text in enumerate(
                 (
                     attempt.id,
                     STATUS_WORDS.get(attempt.status, attempt.status),
-                    created.strftime("%Y-%m-%d %H:%M:%S") if created else "",
+                    created.text if created else "",
                 )
             ):
-                self.attempts_table.setItem(row, column, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if column == 2 and created is not None:
+                    item.setToolTip(created.tooltip)  # local in the cell, UTC here
+                self.attempts_table.setItem(row, column, item)
         self.attempts_table.resizeColumnsToContents()
         self._fill_media(view)
         self._fill_watchlist(view)

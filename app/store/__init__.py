@@ -222,24 +222,26 @@ def audit_text_condition(
     """The audit text filter as one SQL condition and its parameters, in a backend's dialect.
 
     `mark` is the placeholder ("?", "%s"), `like` the case-insensitive operator, `elements` a
-    FROM item yielding each decoded target of the row as `value`. Targets are stored as a JSON
-    array, so only a match on a decoded element is exact (a raw match would find "t" in the
-    escape of a tab, "," between elements); decoding every row costs twice a plain scan, though.
-    Text of printable ASCII without a quote or backslash is written verbatim by JSON, so for it a
-    raw match is necessary for an element match: it runs first and only the rows it lets
-    through are decoded.
+    FROM item yielding each decoded target of the row as `value`.
+
+    Targets are stored as a JSON array, so in general only a match on a decoded element is
+    exact (a raw match would find "t" in the escape of a tab, "," between elements), and
+    decoding every row costs twice a plain scan. Text of printable ASCII without a quote,
+    backslash, comma or bracket can only match the raw JSON inside one element's string; where
+    that JSON has no backslash (no escapes: the usual ASCII ids) the string is the element
+    itself, so the raw match is exact and only rows with escapes are decoded.
     """
     pattern = like_contains(text)
     test = f"{like} {mark} ESCAPE '\\'"
-    matches = [f"{column} {test}" for column in AUDIT_FILTER_COLUMNS]
-    args = [pattern] * len(AUDIT_FILTER_COLUMNS)
     element = f"EXISTS (SELECT 1 FROM {elements} WHERE value {test})"
-    if all(" " <= char <= "~" and char not in '"\\' for char in text):
-        matches.append(f"(targets {test} AND {element})")
-        args += [pattern, pattern]
+    # Targets first: ids are what an operator looks for most, and OR stops at the first match.
+    if all(" " <= char <= "~" and char not in '"\\,[]' for char in text):
+        matches = [f"(targets {test} AND (targets NOT {test} OR {element}))"]
+        args = [pattern, like_contains("\\"), pattern]
     else:
-        matches.append(element)
-        args.append(pattern)
+        matches, args = [element], [pattern]
+    matches += [f"{column} {test}" for column in AUDIT_FILTER_COLUMNS]
+    args += [pattern] * len(AUDIT_FILTER_COLUMNS)
     return "(" + " OR ".join(matches) + ")", args
 
 

@@ -141,6 +141,7 @@ def test_audit_text_filter_matches_the_same_entries_on_both_backends(store: Stor
     assert operations(":case-1") == ["face_match"]  # the second target of an entry
     assert operations("é 名") == ["delete_person"]  # stored escaped in JSON, matched decoded
     assert store.count_audit(text="ttab") == 0  # only in the JSON escape of the tab
+    assert operations("LINE") == ["delete_person"]  # a target beside escapes still matches
     assert store.count_audit(text=",") == 0  # only between targets in the stored JSON
     assert store.count_audit(text="u540d") == 0  # only in the JSON escape of 名
     assert store.count_audit(text=store.operator) == 4  # the OS user of every entry

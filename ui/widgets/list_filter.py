@@ -30,6 +30,7 @@ class ListFilter(QWidget):
         self.edit.setPlaceholderText(placeholder)
         self.edit.setClearButtonEnabled(True)
         self.hint = QLabel()
+        self.hint.hide()
         layout.addWidget(self.edit, 1)
         layout.addWidget(self.hint)
         # Bound methods, not lambdas: Qt drops the connections when this filter goes first.
@@ -99,6 +100,7 @@ class ListFilter(QWidget):
         if view is not None:
             shown = f"{self.shown_count()} of {view.count()}"
             self.hint.setText(shown if self.needle else "")
+            self.hint.setVisible(bool(self.needle))  # no filter: the line takes the full width
 
 
 def focus_list_filter(filters: Sequence[ListFilter], container: QWidget) -> ListFilter | None:

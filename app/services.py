@@ -837,15 +837,20 @@ class VerificationService:
     async def audit_entries(self, provider_id: str | None = None) -> list[AuditEntry]:
         return await asyncio.to_thread(lambda: self.store.audit_entries(provider=provider_id))
 
-    async def audit_count(self, provider_id: str | None = None) -> int:
-        return await asyncio.to_thread(lambda: self.store.count_audit(provider=provider_id))
+    async def audit_count(self, provider_id: str | None = None, text: str | None = None) -> int:
+        """How many audit entries match (the text filter runs in SQL, in a thread)."""
+        return await asyncio.to_thread(
+            lambda: self.store.count_audit(provider=provider_id, text=text)
+        )
 
     async def audit_page(
-        self, provider_id: str | None, offset: int, limit: int
+        self, provider_id: str | None, offset: int, limit: int, text: str | None = None
     ) -> list[AuditEntry]:
-        """One page of audit entries, newest first."""
+        """One page of matching audit entries, newest first."""
         return await asyncio.to_thread(
-            lambda: self.store.audit_page(provider=provider_id, offset=offset, limit=limit)
+            lambda: self.store.audit_page(
+                provider=provider_id, text=text, offset=offset, limit=limit
+            )
         )
 
     # --- sandbox admin (demos: simulate the end user) ------------------------------------------

@@ -8,6 +8,8 @@ folder. For each, the real dialog is opened on the window's qasync loop and time
 - first rows: constructor to the first page shown (count and first page loaded, view painted);
 - filter keystroke: one more character in the registry's search box (or a provider picked in
   the audit dialog) to the new rows shown;
+- text filter keystroke (audit): one more character in the audit dialog's text filter to the
+  new rows shown, the dialog's typing pause left out (from dense matches to a rare target);
 - label edit: a registry label edited to the new text shown and written to SQLite;
 - last row: scrolling to the very last row to its text shown (every row is reachable).
 
@@ -45,7 +47,13 @@ from ui.dialogs.registry_dialog import LABEL_COLUMN, RegistryDialog  # noqa: E40
 from ui.tasks import TaskRunner  # noqa: E402
 
 PROVIDERS = ("azure_face", "veriff", "uqudo", "glair")
-TARGETS = {"first rows": 0.3, "filter keystroke": 0.05, "label edit": 0.05, "last row": 0.3}
+TARGETS = {
+    "first rows": 0.3,
+    "filter keystroke": 0.05,
+    "text filter keystroke": 0.05,
+    "label edit": 0.05,
+    "last row": 0.3,
+}
 
 
 def _stamp(i: int) -> str:
@@ -146,6 +154,17 @@ async def audit_figures(app: QApplication, service: Any) -> dict[str, float]:
         await _shown(app, dialog, runner)
         picks.append(time.perf_counter() - started)
     figures["filter keystroke"] = statistics.median(picks)
+    typed = []
+    for text in ("s", "si", "sid-", "sid-00", "sid-009", "sid-0099"):
+        started = time.perf_counter()
+        dialog.search.setText(text)
+        dialog.refresh()  # at once, not after the pause the dialog waits for the next key
+        await _shown(app, dialog, runner)
+        typed.append(time.perf_counter() - started)
+    figures["text filter keystroke"] = statistics.median(typed)
+    dialog.search.setText("")
+    dialog.refresh()
+    await _shown(app, dialog, runner)
     figures["last row"] = await _last_row(app, dialog, runner)
     dialog.close()
     return figures
@@ -203,7 +222,7 @@ def report(figures: dict[str, dict[str, float]]) -> None:
             target = TARGETS[key]
             verdict = "met" if seconds < target else "NOT met"
             print(
-                f"{table:>16} {key:<17}: {seconds * 1000:8.1f} ms = {seconds / target:5.2f}x "
+                f"{table:>16} {key:<21}: {seconds * 1000:8.1f} ms = {seconds / target:5.2f}x "
                 f"target ({target * 1000:.0f} ms), {seconds * 1000 / 16.7:5.1f} frames: {verdict}"
             )
 

@@ -25,6 +25,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+V", "Paste an image into the slot clicked last, or the first empty one"),
     ("Ctrl+Return", "Run the shown panel's main action (Match, Verify, Create…)"),
     ("F5", "Refresh the shown panel's list"),
+    ("Ctrl+F", "Filter the shown list (the focused one); in the registry and audit trail too"),
     ("Alt+1 … Alt+4", "Switch to the first … fourth vendor tab"),
     ("Alt+0", "Switch to the Compare view"),
     ("Ctrl+L", "Lock FaceDesk now (it also locks after the idle time in Lock and privacy)"),

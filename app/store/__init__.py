@@ -204,6 +204,47 @@ def scrub(text: str, *secrets: str | None) -> str:
     return re.sub(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
 
 
+# --- free-text filters (both backends build the same LIKE patterns) ---------------------------
+
+# What the audit dialog's text filter searches besides the targets (case-insensitive substring).
+AUDIT_FILTER_COLUMNS = ("operation", "outcome", "request_id", "os_user", "profile")
+
+
+def like_contains(text: str) -> str:
+    """A LIKE pattern (backslash escapes) matching `text` anywhere, its `%` and `_` literal."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def audit_text_condition(
+    text: str, *, mark: str, like: str, elements: str
+) -> tuple[str, list[str]]:
+    """The audit text filter as one SQL condition and its parameters, in a backend's dialect.
+
+    `mark` is the placeholder ("?", "%s"), `like` the case-insensitive operator, `elements` a
+    FROM item yielding each decoded target of the row as `value`.
+
+    Targets are stored as a JSON array, so in general only a match on a decoded element is
+    exact (a raw match would find "t" in the escape of a tab, "," between elements), and
+    decoding every row costs twice a plain scan. Text of printable ASCII without a quote,
+    backslash, comma or bracket can only match the raw JSON inside one element's string; where
+    that JSON has no backslash (no escapes: the usual ASCII ids) the string is the element
+    itself, so the raw match is exact and only rows with escapes are decoded.
+    """
+    pattern = like_contains(text)
+    test = f"{like} {mark} ESCAPE '\\'"
+    element = f"EXISTS (SELECT 1 FROM {elements} WHERE value {test})"
+    # Targets first: ids are what an operator looks for most, and OR stops at the first match.
+    if all(" " <= char <= "~" and char not in '"\\,[]' for char in text):
+        matches = [f"(targets {test} AND (targets NOT {test} OR {element}))"]
+        args = [pattern, like_contains("\\"), pattern]
+    else:
+        matches, args = [element], [pattern]
+    matches += [f"{column} {test}" for column in AUDIT_FILTER_COLUMNS]
+    args += [pattern] * len(AUDIT_FILTER_COLUMNS)
+    return "(" + " OR ".join(matches) + ")", args
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -313,14 +354,23 @@ class Store:
     def audit_entries(self, *, provider: str | None = None, limit: int = 500) -> list[AuditEntry]:
         raise NotImplementedError
 
-    def count_audit(self, *, provider: str | None = None) -> int:
-        """How many audit entries there are (for one provider, or all)."""
+    def count_audit(self, *, provider: str | None = None, text: str | None = None) -> int:
+        """How many audit entries there are (for one provider, or all).
+
+        `text`, when given, keeps the entries with it (case-insensitive, `%` and `_` literal) in
+        a target or in one of `AUDIT_FILTER_COLUMNS`.
+        """
         raise NotImplementedError
 
     def audit_page(
-        self, *, provider: str | None = None, offset: int = 0, limit: int = 200
+        self,
+        *,
+        provider: str | None = None,
+        text: str | None = None,
+        offset: int = 0,
+        limit: int = 200,
     ) -> list[AuditEntry]:
-        """One page of audit entries, newest first."""
+        """One page of audit entries, newest first (`text` filters as in `count_audit`)."""
         raise NotImplementedError
 
     def audit_head(self) -> tuple[int, str]:
@@ -500,6 +550,7 @@ def open_store(paths: AppPaths, *, secrets: SecretStore | None = None) -> Store:
 
 
 __all__ = [
+    "AUDIT_FILTER_COLUMNS",
     "CHECKPOINT_FILE_NAME",
     "DATABASE_URL_ENV",
     "GENESIS_HASH",
@@ -514,10 +565,12 @@ __all__ = [
     "StoreSchemaMismatch",
     "StoreUnavailable",
     "audit_entry_hash",
+    "audit_text_condition",
     "canonical_audit_encoding",
     "checkpoint_message",
     "database_target",
     "is_database_url",
+    "like_contains",
     "open_store",
     "read_checkpoints",
     "redact_url",

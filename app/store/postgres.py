@@ -43,6 +43,8 @@ from app.store import (
     StoreError,
     StoreSchemaMismatch,
     StoreUnavailable,
+    audit_text_condition,
+    like_contains,
     redact_url,
     scrub,
 )
@@ -487,7 +489,7 @@ class PostgresStore(Store):
             clauses.append("provider=%s")
             args.append(provider)
         if needle:
-            pattern = "%" + _escape_like(needle) + "%"
+            pattern = like_contains(needle)
             clauses.append(
                 "(" + " OR ".join(f"{c} ILIKE %s ESCAPE '\\'" for c in SESSION_FILTER_COLUMNS) + ")"
             )
@@ -551,14 +553,38 @@ class PostgresStore(Store):
     def audit_entries(self, *, provider: str | None = None, limit: int = 500) -> list[AuditEntry]:
         return self.audit_page(provider=provider, offset=0, limit=limit)
 
-    def count_audit(self, *, provider: str | None = None) -> int:
-        clause, args = (" WHERE provider=%s", [provider]) if provider is not None else ("", [])
+    @staticmethod
+    def _audit_where(provider: str | None, text: str | None) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        args: list[object] = []
+        if provider is not None:
+            clauses.append("provider=%s")
+            args.append(provider)
+        text = (text or "").strip()
+        if text:
+            condition, text_args = audit_text_condition(
+                text,
+                mark="%s",
+                like="ILIKE",
+                elements="json_array_elements_text(audit.targets::json) AS t(value)",
+            )
+            clauses.append(condition)
+            args += text_args
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+    def count_audit(self, *, provider: str | None = None, text: str | None = None) -> int:
+        clause, args = self._audit_where(provider, text)
         return self._scalar_int(f"SELECT count(*) FROM audit{clause}", args)
 
     def audit_page(
-        self, *, provider: str | None = None, offset: int = 0, limit: int = 200
+        self,
+        *,
+        provider: str | None = None,
+        text: str | None = None,
+        offset: int = 0,
+        limit: int = 200,
     ) -> list[AuditEntry]:
-        clause, args = (" WHERE provider=%s", [provider]) if provider is not None else ("", [])
+        clause, args = self._audit_where(provider, text)
         rows = self._audit_rows(
             f"SELECT {AUDIT_COLUMNS} FROM audit{clause} ORDER BY id DESC LIMIT %s OFFSET %s",
             [*args, limit, offset],
@@ -938,10 +964,6 @@ def _bytes(value: object) -> bytes:
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     raise TypeError(f"expected bytea, got {type(value).__name__}")
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class PostgresBatchJobStore:

@@ -39,6 +39,8 @@ from app.store import (
     AuditChainRow,
     Store,
     audit_entry_hash,
+    audit_text_condition,
+    like_contains,
 )
 from app.store.migrations.sqlite import (
     ASSIGNMENT_COLUMNS,
@@ -99,9 +101,9 @@ class SqliteStore(Store):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        # (provider, needle) -> (connection's total_changes, rowids of every match), kept by
-        # count_sessions for a filter with few matches (see session_page).
-        self._sparse_matches: dict[tuple[str | None, str], tuple[int, list[int]]] = {}
+        # table -> ((provider, filter text), connection's total_changes, rowids of every match),
+        # kept by the last count of a filter with few matches (see session_page).
+        self._sparse_matches: dict[str, tuple[tuple[str | None, str], int, list[int]]] = {}
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -274,7 +276,7 @@ class SqliteStore(Store):
             clauses.append("provider=?")
             args.append(provider)
         if needle:
-            pattern = "%" + _escape_like(needle) + "%"
+            pattern = like_contains(needle)
             clauses.append(
                 "(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in SESSION_FILTER_COLUMNS) + ")"
             )
@@ -286,20 +288,35 @@ class SqliteStore(Store):
         needle = needle.strip()
         where, args = self._session_where(provider, needle)
         with self._lock:
-            if needle:
-                # One scan that stops early when matches are dense; when they are rare it has
-                # found them all, and session_page reads them by rowid instead of scanning again.
-                found = [
-                    int(r[0])
-                    for r in self._db.execute(
-                        f"SELECT rowid FROM sessions{where} LIMIT ?", [*args, SPARSE_MATCHES + 1]
-                    )
-                ]
-                if len(found) <= SPARSE_MATCHES:
-                    self._sparse_matches[(provider, needle)] = (self._db.total_changes, found)
-                    return len(found)
-            row = self._db.execute(f"SELECT count(*) FROM sessions{where}", args).fetchone()
+            return self._count_matches("sessions", (provider, needle), where, args)
+
+    def _count_matches(
+        self, table: str, key: tuple[str | None, str], where: str, args: Sequence[object]
+    ) -> int:
+        """count(*) of `table` under `where`; for a text filter, its rare matches are kept.
+
+        One scan that stops early when matches are dense; when they are rare it has found them
+        all, and the page query reads them by rowid instead of scanning again. Called locked.
+        """
+        if key[1]:
+            found = [
+                int(r[0])
+                for r in self._db.execute(
+                    f"SELECT rowid FROM {table}{where} LIMIT ?", [*args, SPARSE_MATCHES + 1]
+                )
+            ]
+            if len(found) <= SPARSE_MATCHES:
+                self._sparse_matches[table] = (key, self._db.total_changes, found)
+                return len(found)
+        row = self._db.execute(f"SELECT count(*) FROM {table}{where}", args).fetchone()
         return int(row[0])
+
+    def _known_matches(self, table: str, key: tuple[str | None, str]) -> list[int] | None:
+        """The rowids the last count found for this filter, unless a write came since."""
+        known = self._sparse_matches.get(table)
+        if known is None or known[0] != key or known[1] != self._db.total_changes:
+            return None
+        return known[2]
 
     def session_page(
         self, *, provider: str | None = None, needle: str = "", offset: int = 0, limit: int = 200
@@ -313,14 +330,14 @@ class SqliteStore(Store):
         """
         needle = needle.strip()
         with self._lock:
-            known = self._sparse_matches.get((provider, needle))
-            if known is not None and known[0] == self._db.total_changes:
-                marks = ",".join("?" * len(known[1])) or "NULL"
+            known = self._known_matches("sessions", (provider, needle))
+            if known is not None:
+                marks = ",".join("?" * len(known)) or "NULL"
                 query = (
                     f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE rowid IN ({marks}) "
                     "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
                 )
-                rows = self._db.execute(query, [*known[1], limit, offset]).fetchall()
+                rows = self._db.execute(query, [*known, limit, offset]).fetchall()
             else:
                 where, args = self._session_where(provider, needle)
                 query = (
@@ -642,24 +659,50 @@ class SqliteStore(Store):
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
-    def count_audit(self, *, provider: str | None = None) -> int:
-        """How many audit entries there are (for one provider, or all)."""
-        where, args = (" WHERE provider=?", [provider]) if provider is not None else ("", [])
+    @staticmethod
+    def _audit_where(provider: str | None, text: str) -> tuple[str, list[str]]:
+        clauses: list[str] = []
+        args: list[str] = []
+        if provider is not None:
+            clauses.append("provider=?")
+            args.append(provider)
+        if text:
+            condition, text_args = audit_text_condition(
+                text, mark="?", like="LIKE", elements="json_each(audit.targets)"
+            )
+            clauses.append(condition)
+            args += text_args
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+    def count_audit(self, *, provider: str | None = None, text: str | None = None) -> int:
+        """How many audit entries match the provider and free-text filter."""
+        text = (text or "").strip()
+        where, args = self._audit_where(provider, text)
         with self._lock:
-            row = self._db.execute(f"SELECT count(*) FROM audit{where}", args).fetchone()
-        return int(row[0])
+            return self._count_matches("audit", (provider, text), where, args)
 
     def audit_page(
-        self, *, provider: str | None = None, offset: int = 0, limit: int = 200
+        self,
+        *,
+        provider: str | None = None,
+        text: str | None = None,
+        offset: int = 0,
+        limit: int = 200,
     ) -> list[AuditEntry]:
-        """One page of audit entries, newest first."""
-        where, args = (" WHERE provider=?", [provider]) if provider is not None else ("", [])
-        query = (
-            f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit{where} ORDER BY id DESC LIMIT ? OFFSET ?"
-        )
+        """One page of matching audit entries, newest first (rare matches read by id)."""
+        text = (text or "").strip()
+        columns = ", ".join(AUDIT_COLUMNS)
         with self._lock:
-            rows = self._db.execute(query, [*args, limit, offset]).fetchall()
-        return [_audit_entry(r) for r in rows]
+            known = self._known_matches("audit", (provider, text))
+            if known is not None:
+                marks = ",".join("?" * len(known)) or "NULL"
+                query = f"SELECT {columns} FROM audit WHERE id IN ({marks}) ORDER BY id DESC"
+                rows = self._db.execute(f"{query} LIMIT ? OFFSET ?", [*known, limit, offset])
+            else:
+                where, args = self._audit_where(provider, text)
+                query = f"SELECT {columns} FROM audit{where} ORDER BY id DESC LIMIT ? OFFSET ?"
+                rows = self._db.execute(query, [*args, limit, offset])
+            return [_audit_entry(r) for r in rows.fetchall()]
 
     # --- rate ledger ---------------------------------------------------------------------------
 
@@ -759,7 +802,3 @@ def _append_audit(db: sqlite3.Connection, entry: AuditEntry) -> int:
         ),
     )
     return entry_id
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -105,6 +105,64 @@ def test_audit_chain_holds_awkward_text_and_verifies(store: Store) -> None:
     assert [r.entry_id for r in store.audit_rows_naming("case:CASE-1")] == ids
 
 
+def test_audit_text_filter_matches_the_same_entries_on_both_backends(store: Store) -> None:
+    """Case-insensitive substring over operation, targets, outcome, request id, operator and
+    connection; "%" and "_" are literal; a target matches on its text, not its JSON encoding."""
+    written = [
+        ("glair", "Sandbox", "face_match", ["sid-100%", "case:CASE-1"], "succeeded", "REQ-Abc"),
+        ("veriff", "Team EU", "create_session", ["sid_2"], "failed: timeout", None),
+        ("veriff", "Sandbox", "delete_person", ["line\ttab", "é 名前"], "succeeded", None),
+        ("uqudo", "Sandbox", "detect", ["sidX2"], "attempt", "r-9"),
+    ]
+    for provider, profile, operation, targets, outcome, request_id in written:
+        store.audit(
+            provider=provider,
+            profile=profile,
+            operation=operation,
+            targets=targets,
+            outcome=outcome,
+            request_id=request_id,
+        )
+
+    def operations(text: str, provider: str | None = None) -> list[str]:
+        return [e.operation for e in store.audit_page(provider=provider, text=text)]
+
+    assert operations("sid") == ["detect", "create_session", "face_match"]  # newest first
+    assert store.count_audit(text="sid") == 3
+    assert operations("%") == ["face_match"]  # a literal percent sign, not "anything"
+    assert store.count_audit(text="%") == 1
+    assert operations("sid_") == ["create_session"]  # "_" is literal, not any one character
+    assert store.count_audit(text="sid_") == 1
+    assert operations("0%") == ["face_match"]
+    assert operations("req-abc") == ["face_match"]  # request id, either case
+    assert operations("TEAM eu") == ["create_session"]  # connection
+    assert operations("TimeOut") == ["create_session"]  # outcome
+    assert operations("DETECT") == ["detect"]  # operation
+    assert operations(":case-1") == ["face_match"]  # the second target of an entry
+    assert operations("é 名") == ["delete_person"]  # stored escaped in JSON, matched decoded
+    assert store.count_audit(text="ttab") == 0  # only in the JSON escape of the tab
+    assert operations("LINE") == ["delete_person"]  # a target beside escapes still matches
+    assert store.count_audit(text=",") == 0  # only between targets in the stored JSON
+    assert store.count_audit(text="u540d") == 0  # only in the JSON escape of 名
+    assert store.count_audit(text=store.operator) == 4  # the OS user of every entry
+    assert store.count_audit(text="  ") == store.count_audit(text=None) == 4  # no filter
+    assert operations("succeeded", provider="veriff") == ["delete_person"]
+    assert store.count_audit(provider="glair", text="timeout") == 0
+    assert [e.operation for e in store.audit_page(text="sid", offset=1, limit=1)] == [
+        "create_session"
+    ]
+    assert store.count_audit(text="sid") == 3  # (SQLite keeps these few matches' ids)
+    store.audit(
+        provider="glair",
+        profile="Sandbox",
+        operation="liveness",
+        targets=["SID-5"],
+        outcome="succeeded",
+    )
+    assert operations("sid")[:2] == ["liveness", "detect"]  # written after the count: shown
+    assert store.count_audit(text="sid") == 4
+
+
 def test_cases_items_photos_and_assignment(store: Store) -> None:
     assert store.insert_case("CASE-7", keep_photos=True, tags=["b", "a", "a"])
     assert not store.insert_case("CASE-7", keep_photos=False, tags=[])

@@ -1,11 +1,13 @@
 """The audit trail, read-only: who did what to which id, when, and how it ended.
 
 A model over paged store queries (`PagedTableModel`): a million entries open and filter by
-provider as fast as a few, and every one of them is reachable by scrolling.
+provider or text (in SQL) as fast as a few, and every one of them is reachable by scrolling.
 """
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -13,6 +15,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -37,6 +40,8 @@ COLUMNS = (
     "Vendor request id",
 )
 COLUMN_WIDTHS = (150, 90, 100, 110, 140, 260, 220)  # interactive; the last column stretches
+# Typing waits this long for the next key before querying: a word typed is one query, not five.
+FILTER_DELAY_MS = 150
 
 
 class AuditDialog(QDialog):
@@ -51,7 +56,7 @@ class AuditDialog(QDialog):
         layout = QVBoxLayout(self)
         intro = QLabel(
             "Every consequential operation is recorded here (append-only): the attempt and its "
-            "outcome. No images, secrets or names are stored."
+            "outcome. No images, secrets or names are stored. Ctrl+F filters."
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
@@ -62,7 +67,15 @@ class AuditDialog(QDialog):
         for info in service.providers:
             self.provider_filter.addItem(info.display_name, info.id)
         row.addWidget(self.provider_filter)
-        row.addStretch(1)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter operation, target, request id, operator…")
+        self.search.setClearButtonEnabled(True)
+        row.addWidget(self.search, 1)
+        self.filter_shortcut = QShortcut(QKeySequence.StandardKey.Find, self)
+        self.filter_shortcut.activated.connect(self.focus_filter)
+        self.filter_timer = QTimer(self)
+        self.filter_timer.setSingleShot(True)
+        self.filter_timer.setInterval(FILTER_DELAY_MS)
         self.count_label = QLabel()
         row.addWidget(self.count_label)
         self.refresh_button = QPushButton("Refresh")
@@ -82,17 +95,26 @@ class AuditDialog(QDialog):
         layout.addWidget(buttons)
         self.refresh_button.clicked.connect(self.refresh)
         self.provider_filter.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.search.textChanged.connect(lambda _t: self.filter_timer.start())
+        self.filter_timer.timeout.connect(self.refresh)
         self.copy_button.clicked.connect(self._on_copy_clicked)
         self.refresh()
 
+    def focus_filter(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
     def refresh(self) -> None:
+        """Query the trail with the current filters (in SQL, in a thread), typing or not."""
+        self.filter_timer.stop()
         provider = self.provider_filter.currentData()
+        text = self.search.text().strip() or None
 
         async def count() -> int:
-            return await self._service.audit_count(provider)
+            return await self._service.audit_count(provider, text)
 
         async def page(offset: int, limit: int) -> list[AuditEntry]:
-            return await self._service.audit_page(provider, offset, limit)
+            return await self._service.audit_page(provider, offset, limit, text)
 
         self.model.set_source(count, page)
 

@@ -108,6 +108,22 @@ def test_ctrl_f_focuses_the_audit_filter_and_typing_narrows_the_rows(
             await runner.wait_idle()
             assert _operations(dialog) == ["face_match"]
 
+            # The time shows in local time, the UTC instant in its tooltip and in a copy.
+            import re
+
+            from PySide6.QtWidgets import QApplication
+
+            entry = dialog.model.loaded_items()[0]
+            cell = dialog.model.index(0, 0)
+            assert cell.data() == entry.time_utc.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+            tooltip = cell.data(Qt.ItemDataRole.ToolTipRole)
+            assert tooltip == entry.time_utc.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+            dialog.copy_button.click()
+            copied = QApplication.clipboard().text().splitlines()
+            assert copied[0].startswith("Time (UTC)\tOS user")
+            assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\t", copied[1])
+            assert copied[1].startswith(tooltip.removesuffix(" UTC"))
+
     qloop.run_until_complete(scenario())
 
 
@@ -212,6 +228,10 @@ def test_azure_session_list_filters_and_ctrl_f_reaches_it(
             await settle(ctx)
         assert panel.sessions.count() == 3, presenter.shown
         wanted = str(panel.sessions.item(1).data(Qt.ItemDataRole.UserRole))
+        # Each row: local creation time in the text; the id and the UTC time on hover.
+        tip = panel.sessions.item(1).toolTip()
+        assert tip.startswith(wanted + "\ncreated "), tip
+        assert tip.endswith(" UTC"), tip
         panel.sessions_filter.edit.setText(wanted[:13].upper())  # part of a GUID, either case
         assert [wanted in text for text in _texts(panel.sessions)] == [True]
         panel.refresh_button.click()

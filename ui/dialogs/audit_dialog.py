@@ -30,7 +30,7 @@ from ui.dialogs.registry_dialog import configure_table
 from ui.tasks import TaskRunner
 
 COLUMNS = (
-    "Time (UTC)",
+    "Time (local)",
     "OS user",
     "Provider",
     "Connection",
@@ -81,7 +81,9 @@ class AuditDialog(QDialog):
         self.refresh_button = QPushButton("Refresh")
         row.addWidget(self.refresh_button)
         layout.addLayout(row)
-        self.model = PagedTableModel(COLUMNS, self._cells, tasks, "audit", self)
+        self.model = PagedTableModel(
+            COLUMNS, self._cells, tasks, "audit", self, tooltips=self._tooltips
+        )
         self.model.loaded.connect(self._on_loaded)
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -123,9 +125,11 @@ class AuditDialog(QDialog):
         self.count_label.setText(f"{total:,} entr{'ies' if total != 1 else 'y'}")
 
     @staticmethod
-    def _cells(entry: AuditEntry) -> tuple[str, ...]:
+    def _cells(entry: AuditEntry, *, utc: bool = False) -> tuple[str, ...]:
+        """The row as shown (local time), or with `utc` as copied (the trail's own clock)."""
+        time = entry.time_utc if utc else entry.time_utc.astimezone()
         return (
-            entry.time_utc.strftime("%Y-%m-%d %H:%M:%S"),
+            time.strftime("%Y-%m-%d %H:%M:%S"),
             entry.os_user,
             entry.provider,
             entry.profile,
@@ -135,8 +139,15 @@ class AuditDialog(QDialog):
             entry.request_id or "",
         )
 
+    @classmethod
+    def _tooltips(cls, entry: AuditEntry) -> tuple[str, ...]:
+        """As the cells, but the time in UTC, the clock the trail and the vendors keep."""
+        utc = cls._cells(entry, utc=True)
+        return (f"{utc[0]} UTC", *cls._cells(entry)[1:])
+
     def _on_copy_clicked(self) -> None:
-        """The loaded entries (the newest first), as tab-separated text."""
+        """The loaded entries (the newest first), as tab-separated text, times in UTC."""
         entries = self.model.loaded_items()
-        lines = ["\t".join(COLUMNS)] + ["\t".join(self._cells(e)) for e in entries]
+        header = ["Time (UTC)", *COLUMNS[1:]]
+        lines = ["\t".join(header)] + ["\t".join(self._cells(e, utc=True)) for e in entries]
         copy_text("\n".join(lines))

@@ -52,7 +52,13 @@ from app.vendors.azure_face.types import (
 )
 from app.workflows.pair import InputStamp, PairSlot
 from app.workflows.sandbox_controls import AzureDeviceOutcome
-from app.workflows.sessions import Audited, read_pages, shown_time, status_text
+from app.workflows.sessions import (
+    Audited,
+    ShownTime,
+    read_pages,
+    shown_time,
+    status_text,
+)
 from ui.dialogs.confirm import confirm_destructive
 from ui.panels.base import Panel, PanelContext
 from ui.privacy import Private, mark_private
@@ -102,12 +108,12 @@ class FaceView(QLabel):
         )
 
 
-def _created_text(created_at: str) -> str:
-    """Azure's ISO creation time in local time (its own text when it is not ISO)."""
+def _created_time(created_at: str) -> ShownTime:
+    """Azure's ISO creation time in local time, UTC in the tooltip (its own text if not ISO)."""
     try:
-        return shown_time(datetime.fromisoformat(created_at.replace("Z", "+00:00"))).text
+        return shown_time(datetime.fromisoformat(created_at.replace("Z", "+00:00")))
     except ValueError:
-        return created_at[:19]
+        return ShownTime(text=created_at[:19], tooltip=created_at)
 
 
 def _find_shortcut(panel: Panel, filters: Sequence[ListFilter]) -> QShortcut:
@@ -443,7 +449,7 @@ class AzureSessionsPanel(Panel):
                     started = " · started" if summary.started_at else ""
                     rows[summary.session_id] = (
                         summary.created_at,
-                        f"{_created_text(summary.created_at)}  {state}{started}",
+                        f"{_created_time(summary.created_at).text}  {state}{started}",
                     )
                 self._next_start = read.next_start
             else:
@@ -456,9 +462,10 @@ class AzureSessionsPanel(Panel):
             self._rows = rows
             self.sessions.clear()
             ordered = sorted(rows.items(), key=lambda item: item[1][0], reverse=True)
-            for session_id, (_created, text) in ordered:
+            for session_id, (created, text) in ordered:
                 item = QListWidgetItem(f"{text}  {session_id}")
                 item.setData(Qt.ItemDataRole.UserRole, session_id)
+                item.setToolTip(f"{session_id}\ncreated {_created_time(created).tooltip}")
                 self.sessions.addItem(item)
             self.more_button.setVisible(self._next_start is not None)
         finally:

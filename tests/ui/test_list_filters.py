@@ -274,3 +274,73 @@ def test_ctrl_f_in_the_window_reaches_the_shown_azure_panel_only(
             window.hide()
 
     qloop.run_until_complete(scenario())
+
+
+def test_veriff_and_glair_session_lists_filter_and_survive_a_refresh(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, panel_context_factory: Any
+) -> None:
+    """Veriff's list and GLAIR's table filter as Azure's do, and keep the filter on a refill."""
+    from app.vendors.veriff.types import SESSION_KIND as VERIFF_KIND
+    from ui.panels.glair import GlairSessionsPanel
+    from ui.panels.veriff import VeriffSessionsPanel
+
+    veriff_ctx = panel_context_factory("veriff")
+    veriff = VeriffSessionsPanel(veriff_ctx)
+    glair_ctx = panel_context_factory("glair")
+    glair = GlairSessionsPanel(glair_ctx)
+    for panel in (veriff, glair):
+        qtbot.addWidget(panel)
+
+    def shown_rows_glair() -> list[str]:
+        table = glair.table
+        return [
+            table.item(r, 0).text() for r in range(table.rowCount()) if not table.isRowHidden(r)
+        ]
+
+    async def scenario() -> None:
+        service = veriff_ctx.service
+        for number, status in ((1, "approved"), (2, "declined"), (3, "approved")):
+            await service.record_session(
+                "veriff",
+                f"0000000{number}-aaaa-bbbb-cccc-dddddddddddd",
+                kind=VERIFF_KIND,
+                status=status,
+            )
+            await service.record_session(
+                "glair",
+                f"glair-sid-{number}",
+                kind="passive_liveness",
+                status="FINISHED" if number != 2 else "PENDING",
+            )
+        veriff.refresh_sessions()
+        glair.refresh_sessions()
+        await settle(veriff_ctx)
+        await settle(glair_ctx)
+        assert veriff.sessions_list.count() == 3
+        assert glair.table.rowCount() == 3
+
+        veriff.sessions_filter.edit.setText("DECLINED")
+        shown = _texts(veriff.sessions_list)
+        assert len(shown) == 1
+        assert shown[0].startswith("00000002")  # the declined one, matched in any case
+        glair.sessions_filter.edit.setText("sid-3")
+        assert shown_rows_glair() == ["glair-sid-3"]
+        assert glair.sessions_filter.hint.text() == "1 of 3"
+
+        # A refill (Refresh) keeps the filters applied.
+        veriff.refresh_sessions()
+        glair.refresh_sessions()
+        await settle(veriff_ctx)
+        await settle(glair_ctx)
+        assert len(_texts(veriff.sessions_list)) == 1
+        assert shown_rows_glair() == ["glair-sid-3"]
+        glair.sessions_filter.edit.clear()
+        assert len(shown_rows_glair()) == 3
+
+        # Ctrl+F reaches each panel's filter.
+        await _activate(glair)
+        glair.table.setFocus()
+        QTest.keyClick(glair.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+        assert glair.focusWidget() is glair.sessions_filter.edit
+
+    qloop.run_until_complete(scenario())

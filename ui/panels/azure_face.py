@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QColor, QKeySequence, QPainter, QPen, QPixmap, QShortcut
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -63,7 +63,7 @@ from ui.dialogs.confirm import confirm_destructive
 from ui.panels.base import Panel, PanelContext
 from ui.privacy import Private, mark_private
 from ui.widgets.copy_field import CopyField
-from ui.widgets.list_filter import ListFilter, focus_list_filter
+from ui.widgets.list_filter import ListFilter, find_shortcut
 from ui.widgets.result_card import ResultCard
 
 KIND_LABELS = {
@@ -114,19 +114,6 @@ def _created_time(created_at: str) -> ShownTime:
         return shown_time(datetime.fromisoformat(created_at.replace("Z", "+00:00")))
     except ValueError:
         return ShownTime(text=created_at[:19], tooltip=created_at)
-
-
-def _find_shortcut(panel: Panel, filters: Sequence[ListFilter]) -> QShortcut:
-    """Ctrl+F focuses the filter of the focused list, else the panel's first one.
-
-    Window context on the panel: Qt only counts a visible widget's shortcuts, so only the panel
-    shown answers, from anywhere in the window (as the window's other shortcuts do); a dialog
-    (the registry's own Ctrl+F) is another window and never clashes.
-    """
-    shortcut = QShortcut(QKeySequence.StandardKey.Find, panel)
-    shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-    shortcut.activated.connect(lambda: focus_list_filter(filters, panel))
-    return shortcut
 
 
 def _busy(buttons: Sequence[QPushButton], busy: bool) -> None:
@@ -193,7 +180,7 @@ class AzureSessionsPanel(Panel):
         self.sessions_filter = ListFilter(self.sessions, "Filter sessions (id, status, time)")
         list_layout.addWidget(self.sessions_filter)
         list_layout.addWidget(self.sessions)
-        self.filter_shortcut = _find_shortcut(self, [self.sessions_filter])
+        self.filter_shortcut = find_shortcut(self, [self.sessions_filter])
         row = QHBoxLayout()
         self.refresh_button = QPushButton("Refresh list")
         self.more_button = QPushButton("More…")
@@ -835,7 +822,7 @@ class AzurePersonGroupsPanel(Panel):
         self.candidates.setMaximumHeight(120)
         for names in (self.groups, self.persons, self.candidates):
             mark_private(names, Private.NAMES)  # masked in the privacy view
-        self.filter_shortcut = _find_shortcut(self, [self.groups_filter, self.persons_filter])
+        self.filter_shortcut = find_shortcut(self, [self.groups_filter, self.persons_filter])
         right.addWidget(self.candidates)
         self.result = ResultCard()
         right.addWidget(self.result)

@@ -50,6 +50,7 @@ from app.workflows.sessions import Audited, WatchSet, seconds_left, shown_time, 
 from ui.dialogs.confirm import confirm_destructive
 from ui.panels.base import Panel, PanelContext
 from ui.widgets.copy_field import CopyField
+from ui.widgets.list_filter import ListFilter, find_shortcut
 from ui.widgets.qr import QrCode
 from ui.widgets.result_card import ResultCard
 
@@ -315,7 +316,10 @@ class GlairSessionsPanel(Panel):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().hide()
         self.table.cellDoubleClicked.connect(self._on_row_activated)
+        self.sessions_filter = ListFilter(self.table, "Filter sessions (id, kind, status, time)")
+        layout.addWidget(self.sessions_filter)
         layout.addWidget(self.table, 1)
+        self.filter_shortcut = find_shortcut(self, [self.sessions_filter])
         row = QHBoxLayout()
         self.open_button = QPushButton("Open")
         self.open_button.clicked.connect(self._on_open_clicked)

@@ -61,6 +61,7 @@ from app.workflows.sessions import DELETED, Audited, shown_time, status_text
 from ui.dialogs.confirm import confirm_destructive
 from ui.panels.base import Panel, PanelContext
 from ui.widgets.copy_field import CopyField
+from ui.widgets.list_filter import ListFilter, find_shortcut
 from ui.widgets.qr import QrCode
 from ui.widgets.result_card import ResultCard
 
@@ -201,7 +202,10 @@ class VeriffSessionsPanel(Panel):
         self.sessions_list = QListWidget()
         self.sessions_list.itemActivated.connect(self._on_session_activated)
         self.sessions_list.itemClicked.connect(self._on_session_activated)
+        self.sessions_filter = ListFilter(self.sessions_list, "Filter sessions (id, status, label)")
+        list_layout.addWidget(self.sessions_filter)
         list_layout.addWidget(self.sessions_list, 1)
+        self.filter_shortcut = find_shortcut(self, [self.sessions_filter])
         paste_row = QHBoxLayout()
         self.paste_id = QLineEdit()
         self.paste_id.setPlaceholderText("Paste a session id")

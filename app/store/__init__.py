@@ -245,6 +245,62 @@ def audit_text_condition(
     return "(" + " OR ".join(matches) + ")", args
 
 
+# What the registry's free-text filter searches (case-insensitive substring).
+SESSION_FILTER_COLUMNS = ("session_id", "status", "label", "kind")
+
+
+@dataclass(frozen=True, slots=True)
+class SqlDialect:
+    """What the two backends' filter SQL differs in; the filters themselves are written once."""
+
+    mark: str  # the parameter placeholder
+    like: str  # the case-insensitive LIKE
+    target_elements: str  # a FROM item yielding each decoded audit target as `value`
+
+
+def filter_clause(
+    provider: str | None, condition: tuple[str, list[str]] | None, dialect: SqlDialect
+) -> tuple[str, list[str]]:
+    """` WHERE provider=… AND (condition)`, or "" when neither applies; with its parameters."""
+    clauses: list[str] = []
+    args: list[str] = []
+    if provider is not None:
+        clauses.append(f"provider={dialect.mark}")
+        args.append(provider)
+    if condition is not None:
+        clauses.append(condition[0])
+        args += condition[1]
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def session_filter(provider: str | None, needle: str, dialect: SqlDialect) -> tuple[str, list[str]]:
+    """The registry filter: the provider, and `needle` anywhere in id, status, label or kind."""
+    needle = needle.strip()
+    condition = None
+    if needle:
+        test = f"{dialect.like} {dialect.mark} ESCAPE '\\'"
+        condition = (
+            "(" + " OR ".join(f"{column} {test}" for column in SESSION_FILTER_COLUMNS) + ")",
+            [like_contains(needle)] * len(SESSION_FILTER_COLUMNS),
+        )
+    return filter_clause(provider, condition, dialect)
+
+
+def audit_filter(
+    provider: str | None, text: str | None, dialect: SqlDialect
+) -> tuple[str, list[str]]:
+    """The audit trail filter: the provider, and `text` (see `audit_text_condition`)."""
+    text = (text or "").strip()
+    condition = (
+        audit_text_condition(
+            text, mark=dialect.mark, like=dialect.like, elements=dialect.target_elements
+        )
+        if text
+        else None
+    )
+    return filter_clause(provider, condition, dialect)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -559,12 +615,14 @@ __all__ = [
     "ChangeSubscription",
     "CheckpointSigner",
     "HmacCheckpointSigner",
+    "SqlDialect",
     "Store",
     "StoreChange",
     "StoreError",
     "StoreSchemaMismatch",
     "StoreUnavailable",
     "audit_entry_hash",
+    "audit_filter",
     "audit_text_condition",
     "canonical_audit_encoding",
     "checkpoint_message",
@@ -575,4 +633,5 @@ __all__ = [
     "read_checkpoints",
     "redact_url",
     "scrub",
+    "session_filter",
 ]

@@ -38,15 +38,16 @@ from app.store import (
     GENESIS_HASH,
     TEAM_STORE_SECRET_SCOPE,
     AuditChainRow,
+    SqlDialect,
     Store,
     StoreChange,
     StoreError,
     StoreSchemaMismatch,
     StoreUnavailable,
-    audit_text_condition,
-    like_contains,
+    audit_filter,
     redact_url,
     scrub,
+    session_filter,
 )
 from app.store.migrations.postgres import (
     AUDIT_TRIGGERS,
@@ -68,7 +69,12 @@ SESSION_COLUMNS = (
     "provider, profile, session_id, kind, created_at, last_seen_at, status, label, extra"
 )
 AUDIT_COLUMNS = "time_utc, os_user, provider, profile, operation, targets, outcome, request_id"
-SESSION_FILTER_COLUMNS = ("session_id", "status", "label", "kind")
+# How this backend's SQL spells the shared filters (app.store).
+DIALECT = SqlDialect(
+    mark="%s",
+    like="ILIKE",
+    target_elements="json_array_elements_text(audit.targets::json) AS t(value)",
+)
 CASE_COLUMNS = (
     "reference, state, tags, keep_photos, created_at, updated_at, closed_at, photos_erased_at, "
     "assignee, assigned_at"
@@ -481,29 +487,14 @@ class PostgresStore(Store):
             (provider, profile, session_id),
         )
 
-    @staticmethod
-    def _session_where(provider: str | None, needle: str) -> tuple[str, list[object]]:
-        clauses: list[str] = []
-        args: list[object] = []
-        if provider is not None:
-            clauses.append("provider=%s")
-            args.append(provider)
-        if needle:
-            pattern = like_contains(needle)
-            clauses.append(
-                "(" + " OR ".join(f"{c} ILIKE %s ESCAPE '\\'" for c in SESSION_FILTER_COLUMNS) + ")"
-            )
-            args += [pattern] * len(SESSION_FILTER_COLUMNS)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
-
     def count_sessions(self, *, provider: str | None = None, needle: str = "") -> int:
-        clause, args = self._session_where(provider, needle.strip())
+        clause, args = session_filter(provider, needle, DIALECT)
         return self._scalar_int(f"SELECT count(*) FROM sessions{clause}", args)
 
     def session_page(
         self, *, provider: str | None = None, needle: str = "", offset: int = 0, limit: int = 200
     ) -> list[SessionRecord]:
-        clause, args = self._session_where(provider, needle.strip())
+        clause, args = session_filter(provider, needle, DIALECT)
         return self._sessions(
             f"SELECT {SESSION_COLUMNS} FROM sessions{clause} "
             "ORDER BY created_at DESC, row_order DESC LIMIT %s OFFSET %s",
@@ -553,27 +544,8 @@ class PostgresStore(Store):
     def audit_entries(self, *, provider: str | None = None, limit: int = 500) -> list[AuditEntry]:
         return self.audit_page(provider=provider, offset=0, limit=limit)
 
-    @staticmethod
-    def _audit_where(provider: str | None, text: str | None) -> tuple[str, list[object]]:
-        clauses: list[str] = []
-        args: list[object] = []
-        if provider is not None:
-            clauses.append("provider=%s")
-            args.append(provider)
-        text = (text or "").strip()
-        if text:
-            condition, text_args = audit_text_condition(
-                text,
-                mark="%s",
-                like="ILIKE",
-                elements="json_array_elements_text(audit.targets::json) AS t(value)",
-            )
-            clauses.append(condition)
-            args += text_args
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
-
     def count_audit(self, *, provider: str | None = None, text: str | None = None) -> int:
-        clause, args = self._audit_where(provider, text)
+        clause, args = audit_filter(provider, text, DIALECT)
         return self._scalar_int(f"SELECT count(*) FROM audit{clause}", args)
 
     def audit_page(
@@ -584,7 +556,7 @@ class PostgresStore(Store):
         offset: int = 0,
         limit: int = 200,
     ) -> list[AuditEntry]:
-        clause, args = self._audit_where(provider, text)
+        clause, args = audit_filter(provider, text, DIALECT)
         rows = self._audit_rows(
             f"SELECT {AUDIT_COLUMNS} FROM audit{clause} ORDER BY id DESC LIMIT %s OFFSET %s",
             [*args, limit, offset],

@@ -37,10 +37,11 @@ from app.store import (
     GENESIS_HASH,
     TRIGGERS_MISSING_OPERATION,
     AuditChainRow,
+    SqlDialect,
     Store,
     audit_entry_hash,
-    audit_text_condition,
-    like_contains,
+    audit_filter,
+    session_filter,
 )
 from app.store.migrations.sqlite import (
     ASSIGNMENT_COLUMNS,
@@ -73,8 +74,8 @@ AUDIT_COLUMNS = (
     "outcome",
     "request_id",
 )
-# What the registry's free-text filter searches (case-insensitive substring).
-SESSION_FILTER_COLUMNS = ("session_id", "status", "label", "kind")
+# How this backend's SQL spells the shared filters (app.store).
+DIALECT = SqlDialect(mark="?", like="LIKE", target_elements="json_each(audit.targets)")
 
 
 # A filter with at most this many matches is "rare": its rows are then read by rowid.
@@ -268,25 +269,10 @@ class SqliteStore(Store):
 
     # --- paged registry queries (large registries: the dialog reads one page at a time) -------
 
-    @staticmethod
-    def _session_where(provider: str | None, needle: str) -> tuple[str, list[str]]:
-        clauses: list[str] = []
-        args: list[str] = []
-        if provider is not None:
-            clauses.append("provider=?")
-            args.append(provider)
-        if needle:
-            pattern = like_contains(needle)
-            clauses.append(
-                "(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in SESSION_FILTER_COLUMNS) + ")"
-            )
-            args += [pattern] * len(SESSION_FILTER_COLUMNS)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
-
     def count_sessions(self, *, provider: str | None = None, needle: str = "") -> int:
         """How many registry rows match the provider and free-text filter."""
         needle = needle.strip()
-        where, args = self._session_where(provider, needle)
+        where, args = session_filter(provider, needle, DIALECT)
         with self._lock:
             return self._count_matches("sessions", (provider, needle), where, args)
 
@@ -339,7 +325,7 @@ class SqliteStore(Store):
                 )
                 rows = self._db.execute(query, [*known, limit, offset]).fetchall()
             else:
-                where, args = self._session_where(provider, needle)
+                where, args = session_filter(provider, needle, DIALECT)
                 query = (
                     f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions{where} "
                     "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
@@ -659,25 +645,10 @@ class SqliteStore(Store):
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
-    @staticmethod
-    def _audit_where(provider: str | None, text: str) -> tuple[str, list[str]]:
-        clauses: list[str] = []
-        args: list[str] = []
-        if provider is not None:
-            clauses.append("provider=?")
-            args.append(provider)
-        if text:
-            condition, text_args = audit_text_condition(
-                text, mark="?", like="LIKE", elements="json_each(audit.targets)"
-            )
-            clauses.append(condition)
-            args += text_args
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
-
     def count_audit(self, *, provider: str | None = None, text: str | None = None) -> int:
         """How many audit entries match the provider and free-text filter."""
         text = (text or "").strip()
-        where, args = self._audit_where(provider, text)
+        where, args = audit_filter(provider, text, DIALECT)
         with self._lock:
             return self._count_matches("audit", (provider, text), where, args)
 
@@ -699,7 +670,7 @@ class SqliteStore(Store):
                 query = f"SELECT {columns} FROM audit WHERE id IN ({marks}) ORDER BY id DESC"
                 rows = self._db.execute(f"{query} LIMIT ? OFFSET ?", [*known, limit, offset])
             else:
-                where, args = self._audit_where(provider, text)
+                where, args = audit_filter(provider, text, DIALECT)
                 query = f"SELECT {columns} FROM audit{where} ORDER BY id DESC LIMIT ? OFFSET ?"
                 rows = self._db.execute(query, [*args, limit, offset])
             return [_audit_entry(r) for r in rows.fetchall()]

@@ -8,12 +8,13 @@ newest entries first; with `--json`, one object a line with `operator`, `time`, 
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from app.cli.common import Parser, UsageError
+from app.cli.common import Parser, parse_action_command
 from app.paths import default_paths
 from app.store import CheckpointSigner, Store
 
@@ -29,7 +30,9 @@ def _parser() -> Parser:
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     listing = sub.add_parser("list", help="print entries, newest first")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
-    listing.add_argument("--limit", type=int, default=500, help="at most this many (500)")
+    listing.add_argument(
+        "--limit", type=_positive_count, default=500, help="at most this many (500)"
+    )
     listing.add_argument("--case", dest="case_reference", help="only entries naming case:REF")
     return parser
 
@@ -65,22 +68,23 @@ def keyring_signer() -> CheckpointSigner | None:
         return None
 
 
+def _positive_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1 or more")
+    return value
+
+
 def main(argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run `facedesk audit`; `argv` may start with "audit" or with the action."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
-    args_list = list(argv)
-    if args_list[:1] == ["audit"]:
-        args_list = args_list[1:]
-    parser = _parser()
-    if args_list[:1] in (["-h"], ["--help"]) or not args_list:
-        parser.print_help(out)
-        return EXIT_OK if args_list else EXIT_USAGE
-    try:
-        args = parser.parse_args(args_list)
-    except UsageError as exc:
-        parser.print_usage(err)
-        print(f"facedesk audit: {exc}", file=err)
-        return EXIT_USAGE
+    parsed = parse_action_command("audit", _parser(), argv, out, err)
+    if isinstance(parsed, int):
+        return parsed
+    args = parsed
     from app.errors import AppError
 
     try:
@@ -132,7 +136,7 @@ def _list(store: Store, *, limit: int, case: str | None, as_json: bool, out: Tex
     rows = store.audit_chain_rows()
     if case is not None:
         rows = [r for r in rows if f"case:{case}" in r.entry.targets]
-    for row in list(reversed(rows))[: max(limit, 0)]:
+    for row in list(reversed(rows))[:limit]:
         entry = row.entry
         record = {
             "id": row.entry_id,

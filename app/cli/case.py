@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.cli.audit import open_store
-from app.cli.common import Parser, UsageError
+from app.cli.common import Parser, parse_action_command
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -86,19 +86,10 @@ def _date(text: str) -> datetime:
 def main(argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run `facedesk case`; `argv` may start with "case" or with the action."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
-    args_list = list(argv)
-    if args_list[:1] == ["case"]:
-        args_list = args_list[1:]
-    parser = _parser()
-    if not args_list or args_list[:1] in (["-h"], ["--help"]):
-        parser.print_help(out)
-        return EXIT_OK if args_list else EXIT_USAGE
-    try:
-        args = parser.parse_args(args_list)
-    except UsageError as exc:
-        parser.print_usage(err)
-        print(f"facedesk case: {exc}", file=err)
-        return EXIT_USAGE
+    parsed = parse_action_command("case", _parser(), argv, out, err)
+    if isinstance(parsed, int):
+        return parsed
+    args = parsed
 
     from app.errors import AppError
     from app.secrets import open_secret_store

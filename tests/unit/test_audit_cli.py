@@ -92,3 +92,13 @@ def test_list_json_prints_one_object_per_entry_newest_first(data: Path) -> None:
 def test_bad_usage_exits_2(data: Path) -> None:
     result = run_cli(data, "audit", "frobnicate")
     assert result.returncode == 2
+
+
+@pytest.mark.parametrize(("limit", "reason"), [("-3", "give 1 or more"), ("ten", "whole number")])
+def test_a_limit_that_is_not_a_positive_count_is_a_usage_error(
+    tmp_path: Path, limit: str, reason: str
+) -> None:
+    result = run_cli(tmp_path, "audit", "list", "--limit", limit)
+    assert result.returncode == 2
+    assert reason in result.stderr
+    assert "usage: facedesk audit" in result.stderr

@@ -62,7 +62,7 @@ class PagedTableModel(QAbstractTableModel):
         self._pages: OrderedDict[int, list[Any]] = OrderedDict()
         # A row's cell texts, made once: a repaint asks data() for every visible cell, and
         # making the texts (local times, normalized statuses) per call was most of a keystroke.
-        self._cell_cache: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
+        self._cell_cache: dict[int, tuple[Any, ...]] = {}
         self._requested: set[int] = set()
         self._generation = 0
         self.editable_column: int | None = None
@@ -168,16 +168,17 @@ class PagedTableModel(QAbstractTableModel):
         ):
             return None
         row = index.row()
+        if role == Qt.ItemDataRole.ToolTipRole and self._tooltips is not None:
+            # Made on hover only: a repaint never asks for tooltips, so they are not cached.
+            item = self.item(row)
+            return None if item is None else tuple(self._tooltips(item))[index.column()]
         cells = self._cell_cache.get(row)
         if cells is None:
             item = self.item(row)
             if item is None:
                 return PENDING if role == Qt.ItemDataRole.DisplayRole else None
-            texts = tuple(self._cells(item))
-            tips = tuple(self._tooltips(item)) if self._tooltips is not None else texts
-            cells = self._cell_cache[row] = (texts, tips)
-        texts, tips = cells
-        return (tips if role == Qt.ItemDataRole.ToolTipRole else texts)[index.column()]
+            cells = self._cell_cache[row] = tuple(self._cells(item))
+        return cells[index.column()]
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         flags = super().flags(index)

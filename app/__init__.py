@@ -2,12 +2,10 @@
 
 import sys
 import types
-from importlib import metadata
 
-try:
-    __version__ = metadata.version("facedesk")
-except metadata.PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.1.0"
+# Stamped from pyproject.toml by packaging/version.py (a test holds them equal): a literal,
+# because importlib.metadata costs the window's first paint about 15 ms.
+__version__ = "0.1.0"
 
 APP_NAME = "FaceDesk"
 

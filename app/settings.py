@@ -237,6 +237,19 @@ def parse(doc: dict[str, Any]) -> Settings:
     )
 
 
+def peek_theme(path: Path) -> str:
+    """The saved theme, read without side effects, for painting the first window early.
+
+    `SettingsStore.load` moves a damaged file aside and reports it; this only looks, so the
+    report still comes from the one full load that follows. Anything unreadable is "system".
+    """
+    try:
+        theme = tomllib.loads(path.read_text(encoding="utf-8")).get("theme", "system")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return "system"
+    return theme if theme in THEMES else "system"
+
+
 # --- TOML output (only the shapes above) -------------------------------------------------------
 
 

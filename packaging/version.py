@@ -81,6 +81,11 @@ def _plist_string(key: str) -> Callable[[str, str], str]:
 
 
 STAMPS = (
+    # The running app's version (About, --version, User-Agent), read with no metadata lookup.
+    Stamp(
+        ROOT / "app" / "__init__.py",
+        _sub(r'^(__version__ = ")[^"]*(")', lambda m, v: f"{m.group(1)}{v}{m.group(2)}"),
+    ),
     Stamp(PACKAGING / "linux" / "facedesk.metainfo.xml", _metainfo),
     Stamp(
         PACKAGING / "windows" / "facedesk.iss",

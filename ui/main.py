@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -105,18 +106,42 @@ def run(argv: Sequence[str] | None = None) -> int:
         return code
 
 
+# How long the window waits for its first paint before loading the service layer regardless
+# (a window that is not exposed, e.g. minimised at start, would never paint).
+FIRST_PAINT_WAIT_S = 0.5
+
+
 async def _main(app: Any, args: argparse.Namespace) -> int:
     from PySide6.QtCore import QTimer
 
-    from app.services import open_service
+    from app.settings import peek_theme
     from ui.main_window import MainWindow
     from ui.theme import apply_theme
 
     paths = default_paths()
     quit_event = asyncio.Event()
     app.aboutToQuit.connect(quit_event.set)
+    # The window's shell paints before the service layer is imported (see ui/main_window.py).
+    theme = args.theme or peek_theme(paths.settings_file)
+    apply_theme(app, theme)
+    window = MainWindow(log_path=str(paths.log_file), theme=theme)
+    _install_exception_hooks(window)
+    # Closing the window ends _main(); app.quit() here would stop the loop under it.
+    window.closed.connect(quit_event.set)
+    painted = asyncio.Event()
+    window.first_painted.connect(painted.set)
+    window.show()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(painted.wait(), FIRST_PAINT_WAIT_S)
+    # Imported off the window's thread: the shell keeps repainting while ~0.2 s of modules load.
+    await asyncio.to_thread(_import_workspace)
+    from app.services import open_service
+
     async with open_service(paths, defer_startup_checks=True) as service:
-        apply_theme(app, args.theme or service.settings.theme)
+        if quit_event.is_set():  # closed while the store was opening
+            return 0
+        if service.settings.theme != theme and not args.theme:
+            apply_theme(app, service.settings.theme)
         # "Follow system" re-applies the palette when the desktop switches light/dark.
         app.styleHints().colorSchemeChanged.connect(
             lambda _scheme: (
@@ -125,10 +150,7 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
                 else None
             )
         )
-        window = MainWindow(service, log_path=str(paths.log_file))
-        _install_exception_hooks(window)
-        # Closing the window ends _main(); app.quit() here would stop the loop under it.
-        window.closed.connect(quit_event.set)
+        window.attach(service)
         if args.tab and args.tab in window.provider_tabs:
             window.tabs.setCurrentWidget(window.provider_tabs[args.tab])
         elif args.tab == "compare":
@@ -137,7 +159,6 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
             from ui.privacy import privacy_view
 
             privacy_view().set_enabled(True)
-        window.show()
         window.tasks.start("startup:warm-up", _warm_up(service, window))
         if args.screenshot:
             window.resize(*args.size)  # the same picture whatever geometry was remembered
@@ -149,6 +170,28 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
         await window.tasks.cancel_all()
     log.info("stopped")
     return 0
+
+
+# What `MainWindow.attach` needs: the service layer, the tabs and their panels.
+WORKSPACE_MODULES = (
+    "app.services",
+    "ui.panels.compare",
+    "ui.provider_tab",
+    "ui.safety",
+    "ui.shortcuts",
+    "ui.team_store",
+)
+
+
+def _import_workspace() -> None:
+    """Import `WORKSPACE_MODULES`, in a worker thread while the window's thread paints.
+
+    Importing them defines classes and creates no Qt object, so any thread may do it.
+    """
+    import importlib
+
+    for name in WORKSPACE_MODULES:
+        importlib.import_module(name)
 
 
 async def _warm_up(service: Any, window: Any) -> None:

@@ -1,11 +1,18 @@
-"""The main window: one tab per provider, a banner for errors, running tasks in the status bar."""
+"""The main window: one tab per provider, a banner for errors, running tasks in the status bar.
+
+The window is built in two steps so that it is on screen before the service layer loads: the
+shell (title, menus, banners, status bar: PySide6 and a few light modules) paints first, and
+`attach(service)` then adds the vendor tabs, which need the service layer and the panels
+(together about four times the cost of the bare window). Everything heavy is imported there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QPaintEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -20,20 +27,21 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME
-from app.domain import CheckResult, SessionRecord
-from app.services import VerificationService
-from app.workflows.audit import VerifyResult
-from app.workflows.pair import ImagePairModel
-from ui.dialogs.about_dialog import AboutDialog, app_icon
 from ui.errors import ErrorPresenter, StatusBanner
-from ui.panels.base import Panel
-from ui.panels.compare import TITLE as COMPARE_TITLE
-from ui.panels.compare import ComparePanel
-from ui.provider_tab import ProviderTab
-from ui.shortcuts import ShortcutsDialog, WindowShortcuts
+from ui.icons import app_icon
 from ui.tasks import RunningTask, TaskRunner, readable_task_name
 from ui.theme import apply_theme
-from ui.widgets.result_card import RESULT_LISTENERS
+
+if TYPE_CHECKING:
+    from app.domain import CheckResult, SessionRecord
+    from app.services import VerificationService
+    from app.workflows.audit import VerifyResult
+    from ui.dialogs.about_dialog import AboutDialog
+    from ui.panels.compare import ComparePanel
+    from ui.provider_tab import ProviderTab
+    from ui.safety import OperatorSafety
+    from ui.shortcuts import ShortcutsDialog, WindowShortcuts
+    from ui.team_store import TeamStoreWatch
 
 COMPARE_TAB = "compare"  # the --tab name and the remembered tab of the Compare view
 EMPTY_STATE = (
@@ -77,6 +85,11 @@ class TaskIndicator(QWidget):
         tasks.changed.connect(self.refresh)
         self.refresh()
 
+    def set_vendors(self, vendors: Mapping[str, str]) -> None:
+        """Provider id → display name, for naming tasks; known once the service is attached."""
+        self._vendors = dict(vendors)
+        self.refresh()
+
     def refresh(self) -> None:
         running = [t for t in self._tasks.running() if t.cancellable]
         visible = bool(running)
@@ -106,40 +119,91 @@ class TaskIndicator(QWidget):
 
 class MainWindow(QMainWindow):
     closed = Signal()
+    first_painted = Signal()  # once, when the window (the shell at first) is on screen
 
     def __init__(
         self,
-        service: VerificationService,
+        service: VerificationService | None = None,
         *,
         log_path: str | None = None,
+        theme: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """The shell; with `service`, the whole window at once (as tests and the self-test do).
+
+        `theme` checks its entry in View › Theme before a service says which one is saved.
+        """
         super().__init__(parent)
         from pathlib import Path
 
-        self.service = service
+        self._service: VerificationService | None = None
+        self._painted = False
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
         central = QWidget()
-        layout = QVBoxLayout(central)
+        self._layout = QVBoxLayout(central)
         self.banner = StatusBanner()
-        layout.addWidget(self.banner)
+        self._layout.addWidget(self.banner)
         self.presenter = ErrorPresenter(self.banner, Path(log_path) if log_path else None)
         self.tasks = TaskRunner(on_error=self._on_task_error, parent=self)
-        # --- team store: outage banner and live refresh (ui/team_store.py) ---
-        from ui.team_store import TeamStoreWatch
-
-        self.store_banner = StatusBanner()
-        layout.addWidget(self.store_banner)
-        self.team_store = TeamStoreWatch(service, self.tasks, self.store_banner)
-        # --- end of team store ---
         self.tasks.failed.connect(self.presenter.task_failed)
         self.tasks.succeeded.connect(self.presenter.task_succeeded)
+        self.store_banner = StatusBanner()  # the team store's outage banner (ui/team_store.py)
+        self._layout.addWidget(self.store_banner)
         self.tabs = QTabWidget()
         self.provider_tabs: dict[str, ProviderTab] = {}
+        self.opening = QLabel("Opening your workspace…")
+        self.opening.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.opening.setEnabled(False)  # drawn in the palette's muted text colour
+        self._layout.addWidget(self.opening, 1)
+        self.setCentralWidget(central)
+        self.task_indicator = TaskIndicator(self.tasks)
+        self.task_indicator.label.setText("Starting…")
+        self.statusBar().addPermanentWidget(self.task_indicator)
+        self.case_status = QLabel()
+        self.statusBar().addWidget(self.case_status)
+        self._service_actions: list[QAction] = []  # enabled once the service is attached
+        self._build_menus(theme or "system")
+        self._restore_size()
+        if service is not None:
+            self.attach(service)
+
+    @property
+    def service(self) -> VerificationService:
+        if self._service is None:
+            raise RuntimeError("the window's service is not attached yet")
+        return self._service
+
+    @property
+    def attached(self) -> bool:
+        return self._service is not None
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            self.first_painted.emit()
+
+    def attach(self, service: VerificationService) -> None:
+        """Build the vendor tabs, the Compare view and everything else that needs `service`."""
+        from app.workflows.pair import ImagePairModel
+        from ui.panels.compare import TITLE as COMPARE_TITLE
+        from ui.panels.compare import ComparePanel
+        from ui.provider_tab import ProviderTab
+        from ui.safety import OperatorSafety
+        from ui.shortcuts import WindowShortcuts
+        from ui.team_store import TeamStoreWatch
+        from ui.widgets.result_card import RESULT_LISTENERS
+
+        if self._service is not None:
+            raise RuntimeError("the window already has a service")
+        self._service = service
+        self.team_store: TeamStoreWatch = TeamStoreWatch(service, self.tasks, self.store_banner)
         # One ID photo and one selfie for the whole window: loading in any tab shows in all.
         self.pair = ImagePairModel()
-        self.compare_panel = ComparePanel(service, self.tasks, self.presenter, pair=self.pair)
+        self.compare_panel: ComparePanel = ComparePanel(
+            service, self.tasks, self.presenter, pair=self.pair
+        )
         if self.compare_panel.vendors:
             self.tabs.addTab(self.compare_panel, COMPARE_TITLE)
             self.tabs.setTabToolTip(0, "One pair through every vendor's face match, side by side")
@@ -148,39 +212,36 @@ class MainWindow(QMainWindow):
             self.provider_tabs[info.id] = tab
             self.tabs.addTab(tab, info.display_name)
             self.tabs.setTabToolTip(self.tabs.count() - 1, info.description)
+        self._layout.removeWidget(self.opening)
+        self.opening.deleteLater()
         if not self.provider_tabs:
             empty = QLabel(EMPTY_STATE)
             empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
             empty.setWordWrap(True)
-            layout.addWidget(empty, 1)
+            self._layout.addWidget(empty, 1)
         else:
-            layout.addWidget(self.tabs, 1)
-        self.setCentralWidget(central)
-        self.task_indicator = TaskIndicator(
-            self.tasks, vendors={info.id: info.display_name for info in service.providers}
-        )
-        self.statusBar().addPermanentWidget(self.task_indicator)
+            self._layout.addWidget(self.tabs, 1)
+        self.task_indicator.set_vendors({info.id: info.display_name for info in service.providers})
         self.presenter.credentials_requested.connect(self._on_credentials_requested)
-        self._build_menus()
-        self.shortcuts = WindowShortcuts(self)
-        # --- operator safety: idle lock, privacy view, capture exclusion (ui/safety.py) ---
-        from ui.safety import OperatorSafety
-
-        self.safety = OperatorSafety(self)
+        for action in self._theme_actions.actions():
+            action.setChecked(action.data() == service.settings.theme)
+        for action in self._service_actions:
+            action.setEnabled(True)
+        self.shortcuts: WindowShortcuts = WindowShortcuts(self)
+        # Operator safety: idle lock, privacy view, capture exclusion (ui/safety.py).
+        self.safety: OperatorSafety = OperatorSafety(self)
         self.safety.add_menu_entries(self.view_menu, self.tools_menu)
-        # --- end of operator safety ---
         for warning in service.startup_warnings:
             self.presenter.info(warning, severity="warning")
         RESULT_LISTENERS.append(self._on_result_shown)
-        self.case_status = QLabel()
-        self.statusBar().addWidget(self.case_status)
         self.set_active_case(service.active_case)
         if service.audit_check is not None:
             self.show_audit_check(service.audit_check)
-        self._restore_geometry()
+        self._restore_tab()
 
     def _on_task_error(self, exc: BaseException, retry: Callable[[], None] | None = None) -> None:
-        self.team_store.on_error(exc)
+        if self.attached:
+            self.team_store.on_error(exc)
         self.presenter.show(exc, retry)
 
     def show_audit_check(self, check: VerifyResult) -> None:
@@ -190,7 +251,7 @@ class MainWindow(QMainWindow):
                 f"The audit trail failed verification: {check.summary}", severity="error"
             )
 
-    def _build_menus(self) -> None:
+    def _build_menus(self, theme: str) -> None:
         file_menu = self.menuBar().addMenu("&File")
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut("Ctrl+Q")
@@ -198,28 +259,28 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
         view_menu = self.menuBar().addMenu("&View")
         theme_menu = view_menu.addMenu("&Theme")
-        group = QActionGroup(self)
+        self._theme_actions = QActionGroup(self)
         for mode, label in (("system", "Follow system"), ("light", "Light"), ("dark", "Dark")):
             action = QAction(label, self, checkable=True)
-            action.setChecked(self.service.settings.theme == mode)
+            action.setData(mode)
+            action.setChecked(theme == mode)
             action.triggered.connect(lambda _=False, m=mode: self.set_theme(m))
-            group.addAction(action)
+            self._theme_actions.addAction(action)
             theme_menu.addAction(action)
         self.view_menu = view_menu
         tools_menu = self.menuBar().addMenu("&Tools")
         self.tools_menu = tools_menu
-        audit_action = QAction("&Audit trail…", self)
-        audit_action.triggered.connect(self.open_audit_trail)
-        tools_menu.addAction(audit_action)
-        cases_action = QAction("&Cases…", self)
-        cases_action.triggered.connect(self.open_cases)
-        tools_menu.addAction(cases_action)
-        registry_action = QAction("&Session registry…", self)
-        registry_action.triggered.connect(self.open_registry)
-        tools_menu.addAction(registry_action)
-        team_action = QAction("&Team store…", self)
-        team_action.triggered.connect(self.open_team_store)
-        tools_menu.addAction(team_action)
+        for label, slot in (
+            ("&Audit trail…", self.open_audit_trail),
+            ("&Cases…", self.open_cases),
+            ("&Session registry…", self.open_registry),
+            ("&Team store…", self.open_team_store),
+        ):
+            action = QAction(label, self)
+            action.triggered.connect(lambda _=False, open_=slot: open_())
+            action.setEnabled(False)
+            self._service_actions.append(action)
+            tools_menu.addAction(action)
         self.help_menu = self.menuBar().addMenu("&Help")
         shortcuts_action = QAction("&Keyboard shortcuts", self)
         shortcuts_action.triggered.connect(self.show_shortcuts)
@@ -227,9 +288,13 @@ class MainWindow(QMainWindow):
         about_action = QAction(f"&About {APP_NAME}", self)
         about_action.setMenuRole(QAction.MenuRole.AboutRole)
         about_action.triggered.connect(self.show_about)
+        about_action.setEnabled(False)
+        self._service_actions.append(about_action)
         self.help_menu.addAction(about_action)
 
     def show_shortcuts(self) -> ShortcutsDialog:
+        from ui.shortcuts import ShortcutsDialog
+
         dialog = ShortcutsDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
@@ -237,6 +302,8 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> AboutDialog:
         """Open the non-modal About box (versions and folders, copyable for support)."""
+        from ui.dialogs.about_dialog import AboutDialog
+
         dialog = AboutDialog(self.service, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
@@ -269,6 +336,8 @@ class MainWindow(QMainWindow):
 
     def current_pair(self) -> list[tuple[str, bytes, str]]:
         """The current tab's prepared (metadata-stripped) ID photo and selfie, for a case."""
+        from ui.provider_tab import ProviderTab
+
         current = self.tabs.currentWidget()
         if not isinstance(current, ProviderTab):
             return []
@@ -281,6 +350,10 @@ class MainWindow(QMainWindow):
 
     def _on_result_shown(self, card: QWidget, result: CheckResult) -> None:
         """A result shown in this window while a case is active joins the case's timeline."""
+        from ui.panels.base import Panel
+        from ui.provider_tab import ProviderTab
+        from ui.widgets.result_card import RESULT_LISTENERS
+
         try:
             if self.service.active_case is None or not self.isAncestorOf(card):
                 return
@@ -339,7 +412,8 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, mode)
-        self.tasks.start("settings:theme", self.service.set_theme(mode))
+        if self.attached:  # chosen in the shell: shown now, saved with the next choice
+            self.tasks.start("settings:theme", self.service.set_theme(mode))
 
     def _on_credentials_requested(self, provider_name: str) -> None:
         for provider_id, tab in self.provider_tabs.items():
@@ -348,16 +422,17 @@ class MainWindow(QMainWindow):
                 tab.open_connection_dialog(new=self.service.is_sandbox(provider_id))
                 return
 
-    def _restore_geometry(self) -> None:
-        state = QSettings()
-        geometry = state.value("window/geometry")
+    def _restore_size(self) -> None:
+        geometry = QSettings().value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
             screen = QGuiApplication.primaryScreen()
             available = screen.availableGeometry()
             self.resize(min(1360, available.width()), min(900, available.height()))
-        tab = state.value("window/tab")
+
+    def _restore_tab(self) -> None:
+        tab = QSettings().value("window/tab")
         if isinstance(tab, str) and tab in self.provider_tabs:
             self.tabs.setCurrentWidget(self.provider_tabs[tab])
         elif tab == COMPARE_TAB:
@@ -367,15 +442,19 @@ class MainWindow(QMainWindow):
         from ui.clipboard import wipe_now
 
         wipe_now()  # a concealed copy does not outlive the window
-        self.team_store.stop()
-        if self._on_result_shown in RESULT_LISTENERS:
-            RESULT_LISTENERS.remove(self._on_result_shown)
         state = QSettings()
         state.setValue("window/geometry", self.saveGeometry())
-        current = self.tabs.currentWidget()
-        if isinstance(current, ProviderTab):
-            state.setValue("window/tab", current.provider_id)
-        elif current is self.compare_panel:
-            state.setValue("window/tab", COMPARE_TAB)
+        if self.attached:  # closed before the tabs were built: the remembered tab stays
+            from ui.provider_tab import ProviderTab
+            from ui.widgets.result_card import RESULT_LISTENERS
+
+            self.team_store.stop()
+            if self._on_result_shown in RESULT_LISTENERS:
+                RESULT_LISTENERS.remove(self._on_result_shown)
+            current = self.tabs.currentWidget()
+            if isinstance(current, ProviderTab):
+                state.setValue("window/tab", current.provider_id)
+            elif current is self.compare_panel:
+                state.setValue("window/tab", COMPARE_TAB)
         super().closeEvent(event)
         self.closed.emit()

@@ -49,7 +49,8 @@ from app.paths import AppPaths, default_paths
 from app.services import VerificationService, open_service
 from app.vendors.glair.types import GlairLivenessSessions, SessionKind, SessionStatus
 from app.workflows.sandbox_controls import GlairEndUserOutcome, SandboxControls
-from ui.dialogs.about_dialog import app_icon, build_kind
+from ui.dialogs.about_dialog import build_kind
+from ui.icons import app_icon
 
 log = logging.getLogger("facedesk.ui.self_test")
 

@@ -20,7 +20,8 @@ from app.paths import AppPaths
 from app.services import VerificationService
 from app.settings import ConnectionProfile
 from ui import self_test
-from ui.dialogs.about_dialog import AboutDialog, app_icon, resources_dir
+from ui.dialogs.about_dialog import AboutDialog
+from ui.icons import app_icon, resources_dir
 from ui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[2]

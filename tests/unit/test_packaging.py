@@ -35,12 +35,16 @@ VERSION = version_tool.read_version()
 def test_stamped_files_carry_the_pyproject_version() -> None:
     assert version_tool.stale_files(VERSION) == {}
     assert version_tool.main(["--check"]) == 0
+    import app
+
+    assert app.__version__ == VERSION
 
 
 def test_stamping_a_new_version_touches_every_file(tmp_path: Path) -> None:
     stale = version_tool.stale_files("9.8.7rc1")
     names = {p.name for p in stale}
-    assert names == {"facedesk.metainfo.xml", "facedesk.iss", "Info.plist"}
+    assert names == {"__init__.py", "facedesk.metainfo.xml", "facedesk.iss", "Info.plist"}
+    assert '__version__ = "9.8.7rc1"' in stale[ROOT / "app" / "__init__.py"]
     plist = plistlib.loads(stale[PACKAGING / "macos" / "Info.plist"].encode())
     assert plist["CFBundleShortVersionString"] == "9.8.7"  # macOS wants numbers only
     assert '#define AppVersion "9.8.7rc1"' in stale[PACKAGING / "windows" / "facedesk.iss"]

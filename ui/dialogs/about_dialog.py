@@ -2,19 +2,17 @@
 
 Everything shown is also one plain-text block behind "Copy", for pasting into a support
 ticket. It names no credential, image or person: only versions, connection names and paths.
-The module also locates the bundled resources (the app icon), in a source tree and in a
-PyInstaller bundle alike.
 """
 
 from __future__ import annotations
 
 import platform
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6 import __version__ as PYSIDE_VERSION
 from PySide6.QtCore import QSysInfo, Qt, qVersion
-from PySide6.QtGui import QGuiApplication, QIcon, QPixmap
+from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -28,35 +26,14 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME, __version__
 from app.paths import AppPaths, default_paths
-from app.services import VerificationService
 from app.settings import SANDBOX
 from ui.clipboard import copy_text
+from ui.icons import app_icon
 
-ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+if TYPE_CHECKING:  # the window's first paint imports this module before the service layer
+    from app.services import VerificationService
+
 TAGLINE = "Face match, 1:N search and verification sessions for identity-verification operators."
-
-
-def resources_dir() -> Path:
-    """The `resources/` folder: beside the packages in a source tree and in a frozen bundle."""
-    # PyInstaller sets __file__ of bundled modules inside sys._MEIPASS, so one rule covers
-    # both; _MEIPASS is checked first in case a future bootloader changes that.
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle and (Path(bundle) / "resources").is_dir():
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
-
-
-def app_icon() -> QIcon:
-    """The FaceDesk icon at every rendered size; the desktop theme's icon if none is bundled."""
-    icon = QIcon()
-    folder = resources_dir() / "icons"
-    for size in ICON_SIZES:
-        path = folder / f"facedesk-{size}.png"
-        if path.is_file():
-            icon.addFile(str(path))
-    if icon.isNull():
-        return QIcon.fromTheme("facedesk")
-    return icon
 
 
 def build_kind() -> str:

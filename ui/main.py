@@ -150,7 +150,9 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
                 else None
             )
         )
-        window.attach(service)
+        await window.attach_progressively(service)
+        if not window.attached:  # closed while the tabs were being built
+            return 0
         if args.tab and args.tab in window.provider_tabs:
             window.tabs.setCurrentWidget(window.provider_tabs[args.tab])
         elif args.tab == "compare":

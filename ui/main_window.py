@@ -8,7 +8,7 @@ shell (title, menus, banners, status bar: PySide6 and a few light modules) paint
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
@@ -137,6 +137,8 @@ class MainWindow(QMainWindow):
         from pathlib import Path
 
         self._service: VerificationService | None = None
+        self._attached = False
+        self._closing = False
         self._painted = False
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
@@ -176,7 +178,8 @@ class MainWindow(QMainWindow):
 
     @property
     def attached(self) -> bool:
-        return self._service is not None
+        """True once every tab is built (see `attach`)."""
+        return self._attached
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
@@ -186,6 +189,23 @@ class MainWindow(QMainWindow):
 
     def attach(self, service: VerificationService) -> None:
         """Build the vendor tabs, the Compare view and everything else that needs `service`."""
+        for _step in self._attach_steps(service):
+            pass
+
+    async def attach_progressively(self, service: VerificationService) -> None:
+        """`attach`, one tab per turn of the event loop, so the shell keeps answering meanwhile.
+
+        The tabs appear together once all are built, on the tab the operator left last.
+        """
+        import asyncio
+
+        for _step in self._attach_steps(service):
+            await asyncio.sleep(0)
+            if self._closing:  # closed while the tabs were being built
+                return
+
+    def _attach_steps(self, service: VerificationService) -> Iterator[None]:
+        """Build the window in steps of one tab (about 20 ms each); yields between them."""
         from app.workflows.pair import ImagePairModel
         from ui.panels.compare import TITLE as COMPARE_TITLE
         from ui.panels.compare import ComparePanel
@@ -204,14 +224,19 @@ class MainWindow(QMainWindow):
         self.compare_panel: ComparePanel = ComparePanel(
             service, self.tasks, self.presenter, pair=self.pair
         )
+        yield
+        for info in service.providers:
+            self.provider_tabs[info.id] = ProviderTab(
+                service, info.id, self.tasks, self.presenter, pair=self.pair
+            )
+            yield
         if self.compare_panel.vendors:
             self.tabs.addTab(self.compare_panel, COMPARE_TITLE)
             self.tabs.setTabToolTip(0, "One pair through every vendor's face match, side by side")
         for info in service.providers:
-            tab = ProviderTab(service, info.id, self.tasks, self.presenter, pair=self.pair)
-            self.provider_tabs[info.id] = tab
-            self.tabs.addTab(tab, info.display_name)
+            self.tabs.addTab(self.provider_tabs[info.id], info.display_name)
             self.tabs.setTabToolTip(self.tabs.count() - 1, info.description)
+        self._restore_tab()
         self._layout.removeWidget(self.opening)
         self.opening.deleteLater()
         if not self.provider_tabs:
@@ -223,10 +248,8 @@ class MainWindow(QMainWindow):
             self._layout.addWidget(self.tabs, 1)
         self.task_indicator.set_vendors({info.id: info.display_name for info in service.providers})
         self.presenter.credentials_requested.connect(self._on_credentials_requested)
-        for action in self._theme_actions.actions():
+        for action in self.theme_actions.actions():
             action.setChecked(action.data() == service.settings.theme)
-        for action in self._service_actions:
-            action.setEnabled(True)
         self.shortcuts: WindowShortcuts = WindowShortcuts(self)
         # Operator safety: idle lock, privacy view, capture exclusion (ui/safety.py).
         self.safety: OperatorSafety = OperatorSafety(self)
@@ -237,10 +260,12 @@ class MainWindow(QMainWindow):
         self.set_active_case(service.active_case)
         if service.audit_check is not None:
             self.show_audit_check(service.audit_check)
-        self._restore_tab()
+        for action in self._service_actions:
+            action.setEnabled(True)
+        self._attached = True
 
     def _on_task_error(self, exc: BaseException, retry: Callable[[], None] | None = None) -> None:
-        if self.attached:
+        if self._service is not None:
             self.team_store.on_error(exc)
         self.presenter.show(exc, retry)
 
@@ -259,13 +284,13 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
         view_menu = self.menuBar().addMenu("&View")
         theme_menu = view_menu.addMenu("&Theme")
-        self._theme_actions = QActionGroup(self)
+        self.theme_actions = QActionGroup(self)
         for mode, label in (("system", "Follow system"), ("light", "Light"), ("dark", "Dark")):
             action = QAction(label, self, checkable=True)
             action.setData(mode)
             action.setChecked(theme == mode)
             action.triggered.connect(lambda _=False, m=mode: self.set_theme(m))
-            self._theme_actions.addAction(action)
+            self.theme_actions.addAction(action)
             theme_menu.addAction(action)
         self.view_menu = view_menu
         tools_menu = self.menuBar().addMenu("&Tools")
@@ -442,13 +467,15 @@ class MainWindow(QMainWindow):
         from ui.clipboard import wipe_now
 
         wipe_now()  # a concealed copy does not outlive the window
+        self._closing = True
         state = QSettings()
         state.setValue("window/geometry", self.saveGeometry())
+        if self._service is not None:
+            self.team_store.stop()
         if self.attached:  # closed before the tabs were built: the remembered tab stays
             from ui.provider_tab import ProviderTab
             from ui.widgets.result_card import RESULT_LISTENERS
 
-            self.team_store.stop()
             if self._on_result_shown in RESULT_LISTENERS:
                 RESULT_LISTENERS.remove(self._on_result_shown)
             current = self.tabs.currentWidget()

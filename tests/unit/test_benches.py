@@ -51,6 +51,7 @@ def test_stores_bench_times_both_dialogs() -> None:
 def test_startup_bench_compares_with_a_bare_window(extra: list[str]) -> None:
     out = _run("bench/startup.py", "--runs", "1", *extra)
     assert "first paint: facedesk / bare = " in out
+    assert "tabs usable: facedesk / bare = " in out  # the run reached the vendor tabs
     assert ("--screenshot: facedesk / bare = " in out) == bool(extra)
 
 

@@ -15,7 +15,16 @@ from app.errors import AppError, ConfigurationError, RateLimited
 from app.logging_setup import RedactingFilter, configure_logging
 from app.paths import default_paths
 from app.secrets import KeyringSecretStore, MemorySecretStore, open_secret_store
-from app.settings import SANDBOX, ConnectionProfile, Settings, SettingsStore, dumps, migrate, parse
+from app.settings import (
+    SANDBOX,
+    ConnectionProfile,
+    Settings,
+    SettingsStore,
+    dumps,
+    migrate,
+    parse,
+    peek_theme,
+)
 from app.store import Store
 
 # --- settings ----------------------------------------------------------------------------------
@@ -53,6 +62,24 @@ def test_settings_migrate_from_version_1_nests_fields() -> None:
 def test_settings_from_a_newer_version_are_refused() -> None:
     with pytest.raises(ConfigurationError, match="newer FaceDesk"):
         migrate({"schema_version": 99})
+
+
+def test_the_theme_is_peeked_before_the_settings_load_without_touching_the_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "settings.toml"
+    assert peek_theme(path) == "system"  # no file yet
+    store = SettingsStore(path)
+    store.save(Settings(theme="dark"))
+    assert peek_theme(path) == "dark"
+    path.write_text('schema_version = 3\ntheme = "neon"\n', encoding="utf-8")
+    assert peek_theme(path) == "system"  # an unknown theme, as `parse` treats it
+    path.write_bytes(b"theme = [broken\n\xff")
+    assert peek_theme(path) == "system"
+    # The damaged file is left for the full load, which moves it aside and says so.
+    assert path.read_bytes() == b"theme = [broken\n\xff"
+    with pytest.raises(ConfigurationError):
+        store.load()
 
 
 def test_damaged_settings_are_moved_aside(tmp_path: Path) -> None:

@@ -136,6 +136,9 @@ def test_slots_become_strips_once_an_image_is_loaded_and_the_verdict_fits_at_102
             window.tabs.setCurrentWidget(azure)
             window.show()
             await asyncio.sleep(0.05)
+            # The window fits a 1024 px wide screen: no tab is wider than that.
+            assert window.minimumSizeHint().width() <= 1024
+            assert window.width() == 1024
             empty_height = azure.images.height()
             assert not azure.images.compact
             assert azure.images.id_photo.preview.height() > STRIP_PREVIEW

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QProgressBar,
-    QPushButton,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
@@ -72,6 +71,15 @@ def _human_bytes(size: int) -> str:
     if size >= 1000:
         return f"{size / 1000:.0f} KB"
     return f"{size} bytes"
+
+
+def _slot_button(text: str) -> QToolButton:
+    """A slot action button: as tall as a push button, only as wide as its text needs."""
+    button = QToolButton()
+    button.setText(text)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+    return button
 
 
 class _Preview(QLabel):
@@ -179,19 +187,20 @@ class ImageSlot(QFrame):
         self._apply_compact(False)
 
         buttons = QHBoxLayout()
-        self.open_button = QPushButton("Open…")
-        self.paste_button = QPushButton("Paste")
-        self.recent_button = QToolButton()
-        self.recent_button.setText("Recent")
+        # Tool buttons: a push button is never narrower than 80 px in Fusion, and two slots of
+        # six would make the window wider than a 1024 px screen.
+        self.open_button = _slot_button("Open…")
+        self.paste_button = _slot_button("Paste")
+        self.recent_button = _slot_button("Recent")
         self.recent_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.recent_menu = QMenu(self.recent_button)
         self.recent_button.setMenu(self.recent_menu)
-        self.view_button = QPushButton("View")
-        self.inspect_button = QPushButton("Inspect…")
+        self.view_button = _slot_button("View")
+        self.inspect_button = _slot_button("Inspect…")
         self.inspect_button.setToolTip(
             "What this photo hides (metadata, edits, re-saves), before the upload strips it"
         )
-        self.clear_button = QPushButton("Clear")
+        self.clear_button = _slot_button("Clear")
         for button in (
             self.open_button,
             self.paste_button,

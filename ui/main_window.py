@@ -193,7 +193,7 @@ class MainWindow(QMainWindow):
             pass
 
     async def attach_progressively(self, service: VerificationService) -> None:
-        """`attach`, one tab per turn of the event loop, so the shell keeps answering meanwhile.
+        """`attach`, one panel per turn of the event loop, so the shell keeps answering meanwhile.
 
         The tabs appear together once all are built, on the tab the operator left last.
         """
@@ -205,7 +205,7 @@ class MainWindow(QMainWindow):
                 return
 
     def _attach_steps(self, service: VerificationService) -> Iterator[None]:
-        """Build the window in steps of one tab (about 20 ms each); yields between them."""
+        """Build the window in steps of one tab or panel (10–20 ms each); yields between them."""
         from app.workflows.pair import ImagePairModel
         from ui.panels.compare import TITLE as COMPARE_TITLE
         from ui.panels.compare import ComparePanel
@@ -226,10 +226,12 @@ class MainWindow(QMainWindow):
         )
         yield
         for info in service.providers:
-            self.provider_tabs[info.id] = ProviderTab(
-                service, info.id, self.tasks, self.presenter, pair=self.pair
+            tab = ProviderTab(
+                service, info.id, self.tasks, self.presenter, pair=self.pair, build_panels=False
             )
+            self.provider_tabs[info.id] = tab
             yield
+            yield from tab.build_panels()
         if self.compare_panel.vendors:
             self.tabs.addTab(self.compare_panel, COMPARE_TITLE)
             self.tabs.setTabToolTip(0, "One pair through every vendor's face match, side by side")

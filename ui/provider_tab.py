@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
@@ -45,7 +47,9 @@ class ProviderTab(QWidget):
         parent: QWidget | None = None,
         *,
         pair: ImagePairModel | None = None,
+        build_panels: bool = True,
     ) -> None:
+        """The tab; with `build_panels=False` its panels come from `build_panels()`, in steps."""
         super().__init__(parent)
         self.service = service
         self.provider_id = provider_id
@@ -84,15 +88,6 @@ class ProviderTab(QWidget):
         self.panel_tabs.setDocumentMode(True)
         self.context = PanelContext(service, provider_id, tasks, presenter, self.images)
         self.panels: list[Panel] = []
-        # Batch (issue 14): a Batch panel after the capability panels, for vendors with a job.
-        batch_panels: list[type[Panel]] = [BatchPanel] if batch_kinds(provider_id) else []
-        for panel_class in [*panels_for(provider_id, info.capabilities), *batch_panels]:
-            panel = panel_class(self.context)
-            self.panels.append(panel)
-            scroll = QScrollArea()
-            scroll.setWidgetResizable(True)
-            scroll.setWidget(panel)
-            self.panel_tabs.addTab(scroll, panel.title)
 
         self.splitter = splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.images)
@@ -105,10 +100,29 @@ class ProviderTab(QWidget):
         self.images.compact_changed.connect(lambda _compact: self._fit_images())
         self.images.texts_changed.connect(self._fit_images)
         self._fit_images()
-
-        self._refresh_connections()
         self.connection_combo.activated.connect(self._on_connection_combo_activated)
         self.settings_button.clicked.connect(self._on_settings_clicked)
+        if build_panels:
+            for _step in self.build_panels():
+                pass
+
+    def build_panels(self) -> Iterator[None]:
+        """Add one panel per declared capability, yielding after each (10–20 ms apiece).
+
+        The connection's state is shown once all are there, since it enables their tabs.
+        """
+        info = self.service.info(self.provider_id)
+        # Batch (issue 14): a Batch panel after the capability panels, for vendors with a job.
+        batch_panels: list[type[Panel]] = [BatchPanel] if batch_kinds(self.provider_id) else []
+        for panel_class in [*panels_for(self.provider_id, info.capabilities), *batch_panels]:
+            panel = panel_class(self.context)
+            self.panels.append(panel)
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setWidget(panel)
+            self.panel_tabs.addTab(scroll, panel.title)
+            yield
+        self._refresh_connections()
 
     def _fit_images(self) -> None:
         """Large drop targets while nothing is loaded; strips of their own height once loaded."""

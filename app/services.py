@@ -837,10 +837,12 @@ class VerificationService:
     async def audit_entries(self, provider_id: str | None = None) -> list[AuditEntry]:
         return await asyncio.to_thread(lambda: self.store.audit_entries(provider=provider_id))
 
-    async def audit_count(self, provider_id: str | None = None, text: str | None = None) -> int:
-        """How many audit entries match (the text filter runs in SQL, in a thread)."""
+    async def audit_count(
+        self, provider_id: str | None = None, text: str | None = None, at_most: int | None = None
+    ) -> int:
+        """How many audit entries match, up to `at_most` (in SQL, in a thread)."""
         return await asyncio.to_thread(
-            lambda: self.store.count_audit(provider=provider_id, text=text)
+            lambda: self.store.count_audit(provider=provider_id, text=text, at_most=at_most)
         )
 
     async def audit_page(

@@ -9,7 +9,11 @@ folder. For each, the real dialog is opened on the window's qasync loop and time
 - filter keystroke: one more character in the registry's search box (or a provider picked in
   the audit dialog) to the new rows shown;
 - text filter keystroke (audit): one more character in the audit dialog's text filter to the
-  new rows shown, the dialog's typing pause left out (from dense matches to a rare target);
+  new rows shown, the dialog's typing pause left out (from dense matches to a rare target):
+  the median and the worst of the six keys;
+- exact count / text filter count (audit): to the exact entry count shown, which follows the
+  rows when a filter matches more than the dialog's quick count (10,000); held to the
+  first-rows target, as it never holds the window (it runs in a thread);
 - label edit: a registry label edited to the new text shown and written to SQLite;
 - last row: scrolling to the very last row to its text shown (every row is reachable).
 
@@ -27,7 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +53,11 @@ from ui.tasks import TaskRunner  # noqa: E402
 PROVIDERS = ("azure_face", "veriff", "uqudo", "glair")
 TARGETS = {
     "first rows": 0.3,
+    "exact count": 0.3,
     "filter keystroke": 0.05,
     "text filter keystroke": 0.05,
+    "text filter worst key": 0.05,
+    "text filter count": 0.3,
     "label edit": 0.05,
     "last row": 0.3,
 }
@@ -140,30 +147,64 @@ async def registry_figures(app: QApplication, service: Any) -> dict[str, float]:
     return figures
 
 
+async def _rows_then_count(
+    app: QApplication,
+    dialog: Any,
+    runner: TaskRunner,
+    change: Callable[[], object],
+    started: float | None = None,
+) -> tuple[float, float]:
+    """Seconds from `started` (default: now) to the rows shown after `change()`, and to the count.
+
+    The exact count follows the rows when the quick count stopped at its limit; otherwise both
+    are the same moment.
+    """
+    shown: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def on_loaded() -> None:
+        if not shown.done():
+            shown.set_result(None)
+
+    dialog.model.loaded.connect(on_loaded)
+    started = time.perf_counter() if started is None else started
+    try:
+        change()
+        await shown
+        # Painted now (repaint is synchronous); processEvents here would re-enter the loop
+        # while the exact count's task is pending.
+        dialog.table.viewport().repaint()
+        rows = time.perf_counter() - started
+    finally:
+        dialog.model.loaded.disconnect(on_loaded)
+    await _shown(app, dialog, runner)
+    return rows, time.perf_counter() - started
+
+
 async def audit_figures(app: QApplication, service: Any) -> dict[str, float]:
     runner = TaskRunner(on_error=lambda exc, retry: print("error:", exc))
     started = time.perf_counter()
-    dialog = AuditDialog(service, runner)
-    dialog.show()
-    await _shown(app, dialog, runner)
-    figures = {"first rows": time.perf_counter() - started}
+    dialog = AuditDialog(service, runner)  # its first query starts on the next loop turn
+    first, counted = await _rows_then_count(app, dialog, runner, dialog.show, started)
+    figures = {"first rows": first, "exact count": counted}
     picks = []
     for index in (1, 2, 3, 4, 0):
-        started = time.perf_counter()
-        dialog.provider_filter.setCurrentIndex(index)
-        await _shown(app, dialog, runner)
-        picks.append(time.perf_counter() - started)
+        pick = lambda i=index: dialog.provider_filter.setCurrentIndex(i)  # noqa: E731
+        picks.append((await _rows_then_count(app, dialog, runner, pick))[0])
     figures["filter keystroke"] = statistics.median(picks)
-    typed = []
-    for text in ("s", "si", "sid-", "sid-00", "sid-009", "sid-0099"):
-        started = time.perf_counter()
+    typed, counted = [], []
+
+    def type_text(text: str) -> None:
         dialog.search.setText(text)
         dialog.refresh()  # at once, not after the pause the dialog waits for the next key
-        await _shown(app, dialog, runner)
-        typed.append(time.perf_counter() - started)
+
+    for text in ("s", "si", "sid-", "sid-00", "sid-009", "sid-0099"):
+        rows, count = await _rows_then_count(app, dialog, runner, lambda t=text: type_text(t))
+        typed.append(rows)
+        counted.append(count)
     figures["text filter keystroke"] = statistics.median(typed)
-    dialog.search.setText("")
-    dialog.refresh()
+    figures["text filter worst key"] = max(typed)
+    figures["text filter count"] = max(counted)
+    type_text("")
     await _shown(app, dialog, runner)
     figures["last row"] = await _last_row(app, dialog, runner)
     dialog.close()
@@ -222,7 +263,7 @@ def report(figures: dict[str, dict[str, float]]) -> None:
             target = TARGETS[key]
             verdict = "met" if seconds < target else "NOT met"
             print(
-                f"{table:>16} {key:<21}: {seconds * 1000:8.1f} ms = {seconds / target:5.2f}x "
+                f"{table:>16} {key:<22}: {seconds * 1000:8.1f} ms = {seconds / target:5.2f}x "
                 f"target ({target * 1000:.0f} ms), {seconds * 1000 / 16.7:5.1f} frames: {verdict}"
             )
 

@@ -216,13 +216,23 @@ def like_contains(text: str) -> str:
     return f"%{escaped}%"
 
 
+# The shortest filter text a trigram index can narrow (shorter text has no trigram).
+TEXT_INDEX_MIN_CHARS = 3
+
+# Given the filter text, a condition an index answers that holds for every row the text filter
+# can match (and for few others), with its parameters.
+TextIndex = Callable[[str], tuple[str, list[str]]]
+
+
 def audit_text_condition(
-    text: str, *, mark: str, like: str, elements: str
+    text: str, *, mark: str, like: str, elements: str, index: TextIndex | None = None
 ) -> tuple[str, list[str]]:
     """The audit text filter as one SQL condition and its parameters, in a backend's dialect.
 
     `mark` is the placeholder ("?", "%s"), `like` the case-insensitive operator, `elements` a
-    FROM item yielding each decoded target of the row as `value`.
+    FROM item yielding each decoded target of the row as `value`, `index` the backend's
+    trigram index over the same text, which narrows the rows to test when `text` is long
+    enough (a full scan of a 1,000,000-entry trail takes about a quarter of a second).
 
     Targets are stored as a JSON array, so in general only a match on a decoded element is
     exact (a raw match would find "t" in the escape of a tab, "," between elements), and
@@ -242,7 +252,11 @@ def audit_text_condition(
         matches, args = [element], [pattern]
     matches += [f"{column} {test}" for column in AUDIT_FILTER_COLUMNS]
     args += [pattern] * len(AUDIT_FILTER_COLUMNS)
-    return "(" + " OR ".join(matches) + ")", args
+    condition = "(" + " OR ".join(matches) + ")"
+    if index is not None and len(text) >= TEXT_INDEX_MIN_CHARS:
+        narrowed, narrowed_args = index(text)
+        return f"({narrowed} AND {condition})", narrowed_args + args
+    return condition, args
 
 
 # What the registry's free-text filter searches (case-insensitive substring).
@@ -256,6 +270,7 @@ class SqlDialect:
     mark: str  # the parameter placeholder
     like: str  # the case-insensitive LIKE
     target_elements: str  # a FROM item yielding each decoded audit target as `value`
+    audit_text_index: TextIndex | None = None  # narrows the audit text filter (None: a scan)
 
 
 def filter_clause(
@@ -293,7 +308,11 @@ def audit_filter(
     text = (text or "").strip()
     condition = (
         audit_text_condition(
-            text, mark=dialect.mark, like=dialect.like, elements=dialect.target_elements
+            text,
+            mark=dialect.mark,
+            like=dialect.like,
+            elements=dialect.target_elements,
+            index=dialect.audit_text_index,
         )
         if text
         else None
@@ -410,11 +429,15 @@ class Store:
     def audit_entries(self, *, provider: str | None = None, limit: int = 500) -> list[AuditEntry]:
         raise NotImplementedError
 
-    def count_audit(self, *, provider: str | None = None, text: str | None = None) -> int:
+    def count_audit(
+        self, *, provider: str | None = None, text: str | None = None, at_most: int | None = None
+    ) -> int:
         """How many audit entries there are (for one provider, or all).
 
         `text`, when given, keeps the entries with it (case-insensitive, `%` and `_` literal) in
-        a target or in one of `AUDIT_FILTER_COLUMNS`.
+        a target or in one of `AUDIT_FILTER_COLUMNS`. With `at_most`, counting stops there (a
+        result of `at_most` means "at least"): a filter's first rows need not wait for the
+        count of a million matches.
         """
         raise NotImplementedError
 
@@ -610,6 +633,7 @@ __all__ = [
     "CHECKPOINT_FILE_NAME",
     "DATABASE_URL_ENV",
     "GENESIS_HASH",
+    "TEXT_INDEX_MIN_CHARS",
     "TRIGGERS_MISSING_OPERATION",
     "AuditChainRow",
     "ChangeSubscription",
@@ -621,6 +645,7 @@ __all__ = [
     "StoreError",
     "StoreSchemaMismatch",
     "StoreUnavailable",
+    "TextIndex",
     "audit_entry_hash",
     "audit_filter",
     "audit_text_condition",

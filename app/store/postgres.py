@@ -45,11 +45,13 @@ from app.store import (
     StoreSchemaMismatch,
     StoreUnavailable,
     audit_filter,
+    like_contains,
     redact_url,
     scrub,
     session_filter,
 )
 from app.store.migrations.postgres import (
+    AUDIT_SEARCH_TEXT,
     AUDIT_TRIGGERS,
     GRANTS,
     HEAD_REVISION,
@@ -74,6 +76,9 @@ DIALECT = SqlDialect(
     mark="%s",
     like="ILIKE",
     target_elements="json_array_elements_text(audit.targets::json) AS t(value)",
+    # The trigram index of revision 0002 (its expression, exactly); backslash is ILIKE's
+    # default escape, so the pattern is the filter's own.
+    audit_text_index=lambda text: (f"{AUDIT_SEARCH_TEXT} ILIKE %s", [like_contains(text)]),
 )
 CASE_COLUMNS = (
     "reference, state, tags, keep_photos, created_at, updated_at, closed_at, photos_erased_at, "
@@ -544,8 +549,15 @@ class PostgresStore(Store):
     def audit_entries(self, *, provider: str | None = None, limit: int = 500) -> list[AuditEntry]:
         return self.audit_page(provider=provider, offset=0, limit=limit)
 
-    def count_audit(self, *, provider: str | None = None, text: str | None = None) -> int:
+    def count_audit(
+        self, *, provider: str | None = None, text: str | None = None, at_most: int | None = None
+    ) -> int:
         clause, args = audit_filter(provider, text, DIALECT)
+        if at_most is not None:
+            return self._scalar_int(
+                f"SELECT count(*) FROM (SELECT 1 FROM audit{clause} LIMIT %s) AS hits",
+                [*args, at_most],
+            )
         return self._scalar_int(f"SELECT count(*) FROM audit{clause}", args)
 
     def audit_page(

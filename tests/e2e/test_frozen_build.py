@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from app.store.migrations.postgres import HEAD_REVISION
 from tests.pg_cluster import SUPERUSER_PASSWORD, PgCluster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,8 +100,8 @@ def test_frozen_build_reaches_a_team_store_with_its_bundled_libpq(
         PSYCOPG_IMPL="binary",  # fail rather than fall back to a system libpq
     )
     for command, expected in (
-        (["db", "upgrade"], "schema 0001_team_store"),
-        (["db", "status"], "this FaceDesk needs 0001_team_store"),
+        (["db", "upgrade"], f"schema {HEAD_REVISION}"),
+        (["db", "status"], f"this FaceDesk needs {HEAD_REVISION}"),
     ):
         result = subprocess.run(
             [str(BUNDLE), *command],

@@ -288,3 +288,49 @@ def test_an_error_banner_clears_when_that_action_next_succeeds(
         assert banner.isHidden()
 
     qloop.run_until_complete(scenario())
+
+
+def test_audit_dialog_shows_rows_before_the_exact_count_of_a_large_filter(
+    qtbot: Any,
+    qloop: asyncio.AbstractEventLoop,
+    app_paths: AppPaths,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ui.dialogs import audit_dialog
+
+    monkeypatch.setattr(audit_dialog, "QUICK_COUNT", 4)
+
+    async def scenario() -> None:
+        async with open_service(app_paths, modules=[fake_vendor]) as service:
+            for n in range(7):
+                service.store.audit(
+                    provider="fake",
+                    profile="Sandbox",
+                    operation="detect",
+                    targets=[f"subject-{n}"],
+                    outcome="ok",
+                )
+            runner = TaskRunner(on_error=lambda exc, retry: None)
+            dialog = audit_dialog.AuditDialog(service, runner)
+            qtbot.addWidget(dialog)
+            seen: list[tuple[int, str]] = []
+
+            def record() -> None:
+                seen.append((dialog.model.rowCount(), dialog.count_label.text()))
+
+            dialog.model.loaded.connect(record)
+            dialog.model.counted.connect(record)
+            await runner.wait_idle()
+            seen.clear()
+            dialog.search.setText("subject")
+            dialog.refresh()
+            await runner.wait_idle()
+            assert seen == [(4, "4+ entries, counting…"), (7, "7 entries")]
+            assert not dialog.model.counting
+            assert dialog.model.index(6, 5).data() == "subject-0"  # the oldest, past the limit
+            dialog.search.setText("subject-3")
+            dialog.refresh()
+            await runner.wait_idle()
+            assert seen[-1] == (1, "1 entry")  # under the limit: exact at once, no second count
+
+    qloop.run_until_complete(scenario())

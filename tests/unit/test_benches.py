@@ -42,6 +42,8 @@ def test_stores_bench_times_both_dialogs() -> None:
         "registry 2,000 label edit",
         "audit 5,000 first rows",
         "audit 5,000 text filter keystroke",
+        "audit 5,000 text filter worst key",
+        "audit 5,000 text filter count",
         "audit 5,000 last row",
     ):
         assert line in out

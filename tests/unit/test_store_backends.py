@@ -267,3 +267,34 @@ def test_an_audit_entry_reads_back_as_written(store: Store) -> None:
     )
     assert row.entry == expected
     assert abs((datetime.now(UTC) - row.entry.time_utc).total_seconds()) < 600
+
+
+def test_an_audit_count_can_stop_early_and_the_text_index_finds_what_a_scan_would(
+    store: Store,
+) -> None:
+    for n in range(30):
+        store.audit(
+            provider="glair" if n % 3 else "uqudo",
+            profile="Sandbox",
+            operation="face_match",
+            targets=[f"subject-{n:03d}", "名前 Ünïcode" if n == 7 else "x"],
+            outcome="ok" if n % 2 else "attempt",
+        )
+    assert store.count_audit(text="subject", at_most=12) == 12  # stopped at the limit
+    assert store.count_audit(text="subject", at_most=100) == 30  # fewer than the limit: exact
+    assert store.count_audit(text="ok", at_most=5) == 5  # too short for the index: a scan
+    assert store.count_audit(provider="uqudo", text="SUBJECT-00") == 4  # 000, 003, 006, 009
+    assert store.count_audit(text="名前 Ü") == 1  # decoded, though stored escaped
+    assert store.count_audit(text="ject-01") == 10
+    assert store.count_audit(text="t-029\nx") == 0  # never across two targets
+    page = store.audit_page(text="subject-02", offset=2, limit=3)
+    assert [e.targets[0] for e in page] == ["subject-027", "subject-026", "subject-025"]
+    # Written after the index saw the others: found all the same.
+    store.audit(
+        provider="azure",
+        profile="Sandbox",
+        operation="detect",
+        targets=["subject-999"],
+        outcome="ok",
+    )
+    assert [e.targets[0] for e in store.audit_page(text="ject-99")] == ["subject-999"]

@@ -73,3 +73,35 @@ def test_a_rare_filter_pages_the_same_rows_by_either_plan(tmp_path: Path) -> Non
     assert by_scan == by_index
     assert by_scan == ["sess-0501", "sess-0500", "sess-0451", "sess-0450", "sess-0401"]
     store.close(checkpoint=False)
+
+
+def test_a_file_without_the_audit_search_index_is_indexed_on_open(tmp_path: Path) -> None:
+    """A file from before the index, and entries written while its trigger was missing."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    store = Store(path)
+    for i in range(5):
+        store.audit(
+            provider="glair",
+            profile="Sandbox",
+            operation="detect",
+            targets=[f"old-{i}"],
+            outcome="ok",
+        )
+    store.close(checkpoint=False)
+    with sqlite3.connect(path) as raw:
+        raw.execute("DROP TABLE audit_search")
+        raw.execute("DROP TRIGGER audit_search_add")
+    reopened = Store(path)
+    assert reopened.count_audit(text="old-") == 5
+    with sqlite3.connect(path) as raw:
+        raw.execute("DROP TRIGGER audit_search_add")
+    reopened.audit(
+        provider="glair", profile="Sandbox", operation="detect", targets=["unseen-1"], outcome="ok"
+    )
+    reopened.close(checkpoint=False)
+    again = Store(path)
+    assert [e.targets for e in again.audit_page(text="unseen")] == [("unseen-1",)]
+    assert again.count_audit(text="old-") == 5  # nothing indexed twice
+    again.close(checkpoint=False)

@@ -217,9 +217,9 @@ def test_schema_missing_older_or_newer_names_the_fix(
     current = PostgresStore(url)
     current.ping()
     current.close(checkpoint=False)
-    monkeypatch.setattr(postgres_module, "REVISIONS", ("0001_team_store", "0002_next"))
-    monkeypatch.setattr(postgres_module, "HEAD_REVISION", "0002_next")
-    with pytest.raises(StoreSchemaMismatch, match=r"needs 0002_next\. The database owner runs"):
+    monkeypatch.setattr(postgres_module, "REVISIONS", (*postgres_module.REVISIONS, "0099_next"))
+    monkeypatch.setattr(postgres_module, "HEAD_REVISION", "0099_next")
+    with pytest.raises(StoreSchemaMismatch, match=r"needs 0099_next\. The database owner runs"):
         PostgresStore(url).ping()
     monkeypatch.undo()
     pg_cluster.psql(
@@ -350,3 +350,36 @@ async def test_an_outcome_the_trail_cannot_take_is_not_reported_as_done(
         assert "check the outcome at the vendor before repeating it" in message
         outcomes = [r.entry.outcome for r in service.store.audit_chain_rows()]
         assert outcomes == ["attempt"]  # the attempt is there; no outcome was invented
+
+
+def test_an_older_team_store_upgrades_to_the_audit_search_index_and_queries_use_it(
+    pg_cluster: PgCluster, team_database: str
+) -> None:
+    from app.store import audit_filter
+    from app.store.migrations.postgres import STEPS
+    from app.store.postgres import DIALECT
+
+    url = pg_cluster.url(database=team_database)
+    pg_cluster.psql(STEPS[1], database=team_database)  # the schema as 0001 left it
+    pg_cluster.psql(
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY);"
+        "INSERT INTO alembic_version VALUES ('0001_team_store')",
+        database=team_database,
+    )
+    older = PostgresStore(url, check_schema=False)
+    older.audit(
+        provider="glair", profile="Sandbox", operation="detect", targets=["sid-ABC-1"], outcome="ok"
+    )
+    assert older.upgrade()[0] == "schema 0002_audit_search (was 0001_team_store)"
+    older.close(checkpoint=False)
+    current = PostgresStore(url)
+    assert current.count_audit(text="abc-1") == 1
+    current.close(checkpoint=False)
+    clause, args = audit_filter(None, "abc-1", DIALECT)
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET enable_seqscan = off")  # a table this small would be scanned anyway
+        rows = conn.execute(f"EXPLAIN SELECT count(*) FROM audit{clause}".encode(), args)
+        plan = "\n".join(str(row[0]) for row in rows.fetchall())
+    assert "audit_search" in plan  # the filter names the index's own expression

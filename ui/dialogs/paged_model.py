@@ -3,7 +3,10 @@
 The model knows the row count (one `count` query) and fetches rows a page at a time, in a
 task, when the view asks for a row it has not got yet; until then the cell shows "…". Filters
 run in SQL: changing one calls `reload()`, which replaces the count and first page together
-and drops pages of the earlier filter that arrive late. At most `MAX_CACHED_PAGES` pages stay
+and drops pages of the earlier filter that arrive late. Counting a million matches takes
+longer than showing the first of them, so a source may give a quick count that stops at a
+limit: the rows up to it show at once, `counting` is true, and the exact count follows in its
+own task, adding the remaining rows when it arrives. At most `MAX_CACHED_PAGES` pages stay
 cached, so scrolling through a large table keeps memory flat.
 """
 
@@ -37,7 +40,8 @@ PageQuery = Callable[[int, int], Awaitable[Sequence[Any]]]
 class PagedTableModel(QAbstractTableModel):
     """Rows come from `page(offset, limit)`, the row count from `count()`."""
 
-    loaded = Signal()  # a reload finished: count and first page are in
+    loaded = Signal()  # a reload finished: count (or quick count) and first page are in
+    counted = Signal()  # the exact count that followed a quick one is in
 
     def __init__(
         self,
@@ -58,7 +62,10 @@ class PagedTableModel(QAbstractTableModel):
         self._name = name
         self._count: CountQuery | None = None
         self._page: PageQuery | None = None
+        self._quick_count: tuple[CountQuery, int] | None = None
         self._total = 0
+        # True while the row count is a quick count's "at least" and the exact one is coming.
+        self.counting = False
         self._pages: OrderedDict[int, list[Any]] = OrderedDict()
         # A row's cell texts, made once: a repaint asks data() for every visible cell, and
         # making the texts (local times, normalized statuses) per call was most of a keystroke.
@@ -71,19 +78,35 @@ class PagedTableModel(QAbstractTableModel):
 
     # --- source ----------------------------------------------------------------------------
 
-    def set_source(self, count: CountQuery, page: PageQuery) -> asyncio.Task[Any]:
-        """Query a new filter: count and first page are fetched, then the view resets."""
-        self._count, self._page = count, page
+    def set_source(
+        self,
+        count: CountQuery,
+        page: PageQuery,
+        *,
+        quick_count: tuple[CountQuery, int] | None = None,
+    ) -> asyncio.Task[Any]:
+        """Query a new filter: count and first page are fetched, then the view resets.
+
+        `quick_count` is (a count that stops at `limit`, `limit`): when it reaches the limit,
+        the rows so far are shown and `count` runs after, in its own task.
+        """
+        self._count, self._page, self._quick_count = count, page, quick_count
         return self.reload()
 
     def reload(self) -> asyncio.Task[Any]:
         self._generation += 1
+        self._tasks.cancel(f"{self._name}:count")  # the earlier filter's exact count
         return self._tasks.start(f"{self._name}:load", self._load(self._generation))
 
     async def _load(self, generation: int) -> None:
         assert self._count is not None
         assert self._page is not None
-        total = await self._count()
+        if self._quick_count is None:
+            total, exact = await self._count(), True
+        else:
+            quick, limit = self._quick_count
+            total = await quick()
+            exact = total < limit
         first = list(await self._page(0, PAGE_SIZE)) if total else []
         if generation != self._generation:
             return
@@ -92,8 +115,30 @@ class PagedTableModel(QAbstractTableModel):
         self._pages = OrderedDict([(0, first)])
         self._cell_cache.clear()
         self._requested = set()
+        self.counting = not exact
         self.endResetModel()
         self.loaded.emit()
+        if not exact:
+            self._tasks.start(
+                f"{self._name}:count", self._count_all(generation), label="Counting rows"
+            )
+
+    async def _count_all(self, generation: int) -> None:
+        """The exact count after a quick one: rows past the quick count are added."""
+        assert self._count is not None
+        total = await self._count()
+        if generation != self._generation:
+            return
+        if total > self._total:
+            self.beginInsertRows(QModelIndex(), self._total, total - 1)
+            self._total = total
+            self.endInsertRows()
+        elif total < self._total:  # rows went meanwhile (not the audit trail: it only grows)
+            self.beginRemoveRows(QModelIndex(), total, self._total - 1)
+            self._total = total
+            self.endRemoveRows()
+        self.counting = False
+        self.counted.emit()
 
     def _request(self, page: int) -> None:
         if page in self._requested or self._page is None:

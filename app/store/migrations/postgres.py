@@ -25,13 +25,14 @@ audit insert, takes a transaction-level advisory lock (so concurrent workstation
 never fork the chain), sets `os_user` to `session_user`, the time to the server's clock, the id
 to the next number and `prev_hash`/`hash` to the SHA-256 (built-in `sha256()`) of the same
 canonical JSON that `app.store.canonical_audit_encoding` produces. Commits send a NOTIFY on
-`facedesk_changes` so other workstations refresh without polling.
+`facedesk_changes` so other workstations refresh without polling. Revision 0002 adds a pg_trgm
+index over the audit filter's text, so filtering a million entries reads only the candidates.
 """
 
 from __future__ import annotations
 
 # Alembic revisions in order (app/store/alembic/versions); the last is what this FaceDesk needs.
-REVISIONS = ("0001_team_store",)
+REVISIONS = ("0001_team_store", "0002_audit_search")
 HEAD_REVISION = REVISIONS[-1]
 NOTIFY_CHANNEL = "facedesk_changes"
 REVIEWER_ROLE = "facedesk_reviewer"
@@ -242,8 +243,28 @@ CREATE TRIGGER cases_change BEFORE INSERT OR UPDATE ON cases
     FOR EACH ROW EXECUTE FUNCTION facedesk_case_change();
 """
 
+# The audit text filter's index: pg_trgm (a trusted extension, so the database's owner may
+# create it) over the same text the filter searches, targets decoded one per line. The index
+# only narrows; the filter's own condition decides each row (app.store.audit_text_condition).
+# The query must name this exact expression for the planner to use the index.
+AUDIT_SEARCH_TEXT = (
+    "facedesk_audit_search_text(targets, operation, outcome, request_id, os_user, profile)"
+)
+_STEP_2 = f"""
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE OR REPLACE FUNCTION facedesk_audit_search_text(
+    targets TEXT, operation TEXT, outcome TEXT, request_id TEXT, os_user TEXT, profile TEXT
+) RETURNS TEXT LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+    SELECT coalesce(
+        (SELECT string_agg(value, E'\\n') FROM json_array_elements_text(targets::json)), ''
+    ) || E'\\n' || operation || E'\\n' || outcome || E'\\n' || coalesce(request_id, '')
+      || E'\\n' || os_user || E'\\n' || profile
+$$;
+CREATE INDEX IF NOT EXISTS audit_search ON audit USING gin ({AUDIT_SEARCH_TEXT} gin_trgm_ops);
+"""
+
 # version -> SQL that brings version-1 to it.
-STEPS: dict[int, str] = {1: _STEP_1}
+STEPS: dict[int, str] = {1: _STEP_1, 2: _STEP_2}
 
 AUDIT_TRIGGERS = ("audit_chain", "audit_no_update", "audit_no_truncate")
 

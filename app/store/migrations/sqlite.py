@@ -2,7 +2,8 @@
 
 `SCHEMA` and `CASES_SCHEMA` are the tables as first released; `CHAIN` (the audit hash columns)
 and `ASSIGNMENT` (who has a case) are added to an existing file by `SqliteStore` on open, each
-guarded by a look at the columns, so opening an older file migrates it and opening a current
+guarded by a look at the columns, and the audit search index (`AUDIT_SEARCH_SCHEMA`) is created
+and filled with the entries it lacks, so opening an older file migrates it and opening a current
 one changes nothing.
 """
 
@@ -93,3 +94,30 @@ ASSIGNMENT_COLUMNS = (
     "ALTER TABLE cases ADD COLUMN assignee TEXT",
     "ALTER TABLE cases ADD COLUMN assigned_at TEXT",
 )
+
+# The audit text filter's index (FTS5, trigram tokenizer, case-folded): every substring of three
+# or more characters of an entry's searchable text finds its rows without reading the trail.
+# Contentless, because the audit table holds the text; the trail is append-only, so rows are
+# only ever added, by the trigger, in the transaction that appends the entry. Targets are
+# indexed decoded (one per line), as the filter matches them. The index only narrows: the
+# filter's own condition still decides each row (app.store.audit_text_condition).
+AUDIT_SEARCH_TABLE = "audit_search"
+AUDIT_SEARCH_COLUMNS = "targets, operation, outcome, request_id, os_user, profile"
+AUDIT_SEARCH_VALUES = (
+    "(SELECT group_concat(value, char(10)) FROM json_each({row}.targets)), "
+    "{row}.operation, {row}.outcome, {row}.request_id, {row}.os_user, {row}.profile"
+)
+AUDIT_SEARCH_SCHEMA = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {AUDIT_SEARCH_TABLE} USING fts5("
+    f"{AUDIT_SEARCH_COLUMNS}, content='', tokenize='trigram case_sensitive 0')",
+    "CREATE TRIGGER IF NOT EXISTS audit_search_add AFTER INSERT ON audit BEGIN "
+    f"INSERT INTO {AUDIT_SEARCH_TABLE} (rowid, {AUDIT_SEARCH_COLUMNS}) "
+    f"VALUES (new.id, {AUDIT_SEARCH_VALUES.format(row='new')}); END",
+)
+# Entries the index lacks (a file from before it, or written while its trigger was missing):
+# the trail only grows, so they are exactly those newer than the newest indexed entry.
+AUDIT_SEARCH_FILL = f"""
+INSERT INTO {AUDIT_SEARCH_TABLE} (rowid, {AUDIT_SEARCH_COLUMNS})
+SELECT audit.id, {AUDIT_SEARCH_VALUES.format(row="audit")} FROM audit
+WHERE audit.id > coalesce((SELECT max(rowid) FROM {AUDIT_SEARCH_TABLE}), 0)
+"""

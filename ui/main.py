@@ -140,7 +140,11 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
     async with open_service(paths, defer_startup_checks=True) as service:
         if quit_event.is_set():  # closed while the store was opening
             return 0
-        if service.settings.theme != theme and not args.theme:
+        if (
+            service.settings.theme != theme
+            and not args.theme
+            and window.theme_chosen_in_shell is None
+        ):
             apply_theme(app, service.settings.theme)
         # "Follow system" re-applies the palette when the desktop switches light/dark.
         app.styleHints().colorSchemeChanged.connect(

@@ -165,6 +165,8 @@ class MainWindow(QMainWindow):
         self.case_status = QLabel()
         self.statusBar().addWidget(self.case_status)
         self._service_actions: list[QAction] = []  # enabled once the service is attached
+        # A theme picked from View › Theme before the settings are read; it wins over them.
+        self.theme_chosen_in_shell: str | None = None
         self._build_menus(theme or "system")
         self._restore_size()
         if service is not None:
@@ -250,8 +252,12 @@ class MainWindow(QMainWindow):
             self._layout.addWidget(self.tabs, 1)
         self.task_indicator.set_vendors({info.id: info.display_name for info in service.providers})
         self.presenter.credentials_requested.connect(self._on_credentials_requested)
+        if self.theme_chosen_in_shell is not None:  # picked while the workspace was opening
+            self.tasks.start("settings:theme", service.set_theme(self.theme_chosen_in_shell))
         for action in self.theme_actions.actions():
-            action.setChecked(action.data() == service.settings.theme)
+            action.setChecked(
+                action.data() == (self.theme_chosen_in_shell or service.settings.theme)
+            )
         self.shortcuts: WindowShortcuts = WindowShortcuts(self)
         # Operator safety: idle lock, privacy view, capture exclusion (ui/safety.py).
         self.safety: OperatorSafety = OperatorSafety(self)
@@ -439,8 +445,10 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, mode)
-        if self.attached:  # chosen in the shell: shown now, saved with the next choice
+        if self.attached:
             self.tasks.start("settings:theme", self.service.set_theme(mode))
+        else:  # chosen in the shell: shown now, saved once the workspace is open
+            self.theme_chosen_in_shell = mode
 
     def _on_credentials_requested(self, provider_name: str) -> None:
         for provider_id, tab in self.provider_tabs.items():

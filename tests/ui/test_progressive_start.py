@@ -134,3 +134,23 @@ def test_closing_the_shell_while_the_tabs_are_built_stops_building_them(
     qloop.run_until_complete(scenario())
     assert not window.attached
     assert len(window.provider_tabs) < len(ui_service.providers)
+
+
+def test_a_theme_picked_while_the_workspace_opens_is_kept_and_saved(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, ui_service: VerificationService
+) -> None:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert ui_service.settings.theme == "system"
+    dark = next(a for a in window.theme_actions.actions() if a.data() == "dark")
+
+    async def scenario() -> None:
+        dark.trigger()  # before the settings are read
+        window.attach(ui_service)
+        await window.tasks.wait_idle()
+
+    qloop.run_until_complete(scenario())
+    assert window.theme_actions.checkedAction() is dark  # not reset to the saved "system"
+    assert ui_service.settings.theme == "dark"
+    assert ui_service._settings_store.load().theme == "dark"  # on disk
+    window.close()

@@ -225,14 +225,21 @@ TextIndex = Callable[[str], tuple[str, list[str]]]
 
 
 def audit_text_condition(
-    text: str, *, mark: str, like: str, elements: str, index: TextIndex | None = None
+    text: str,
+    *,
+    mark: str,
+    like: str,
+    elements: str,
+    index: TextIndex | None = None,
+    index_exact: bool = False,
 ) -> tuple[str, list[str]]:
     """The audit text filter as one SQL condition and its parameters, in a backend's dialect.
 
     `mark` is the placeholder ("?", "%s"), `like` the case-insensitive operator, `elements` a
     FROM item yielding each decoded target of the row as `value`, `index` the backend's
     trigram index over the same text, which narrows the rows to test when `text` is long
-    enough (a full scan of a 1,000,000-entry trail takes about a quarter of a second).
+    enough (a full scan of a 1,000,000-entry trail takes about a quarter of a second), and
+    with `index_exact` decides them alone when `text` has no line break.
 
     Targets are stored as a JSON array, so in general only a match on a decoded element is
     exact (a raw match would find "t" in the escape of a tab, "," between elements), and
@@ -241,6 +248,11 @@ def audit_text_condition(
     that JSON has no backslash (no escapes: the usual ASCII ids) the string is the element
     itself, so the raw match is exact and only rows with escapes are decoded.
     """
+    narrowed: tuple[str, list[str]] | None = None
+    if index is not None and len(text) >= TEXT_INDEX_MIN_CHARS:
+        narrowed = index(text)
+        if index_exact and "\n" not in text:
+            return narrowed
     pattern = like_contains(text)
     test = f"{like} {mark} ESCAPE '\\'"
     element = f"EXISTS (SELECT 1 FROM {elements} WHERE value {test})"
@@ -253,9 +265,8 @@ def audit_text_condition(
     matches += [f"{column} {test}" for column in AUDIT_FILTER_COLUMNS]
     args += [pattern] * len(AUDIT_FILTER_COLUMNS)
     condition = "(" + " OR ".join(matches) + ")"
-    if index is not None and len(text) >= TEXT_INDEX_MIN_CHARS:
-        narrowed, narrowed_args = index(text)
-        return f"({narrowed} AND {condition})", narrowed_args + args
+    if narrowed is not None:
+        return f"({narrowed[0]} AND {condition})", narrowed[1] + args
     return condition, args
 
 
@@ -271,6 +282,8 @@ class SqlDialect:
     like: str  # the case-insensitive LIKE
     target_elements: str  # a FROM item yielding each decoded audit target as `value`
     audit_text_index: TextIndex | None = None  # narrows the audit text filter (None: a scan)
+    # The index's condition alone is the filter, for a text without a line break.
+    audit_text_index_exact: bool = False
 
 
 def filter_clause(
@@ -313,6 +326,7 @@ def audit_filter(
             like=dialect.like,
             elements=dialect.target_elements,
             index=dialect.audit_text_index,
+            index_exact=dialect.audit_text_index_exact,
         )
         if text
         else None

@@ -37,6 +37,7 @@ from app.domain import AuditEntry, SessionRecord
 from app.store import (
     GENESIS_HASH,
     TEAM_STORE_SECRET_SCOPE,
+    TEXT_INDEX_MIN_CHARS,
     AuditChainRow,
     SqlDialect,
     Store,
@@ -51,7 +52,7 @@ from app.store import (
     session_filter,
 )
 from app.store.migrations.postgres import (
-    AUDIT_SEARCH_TEXT,
+    AUDIT_SEARCH_COLUMN,
     AUDIT_TRIGGERS,
     GRANTS,
     HEAD_REVISION,
@@ -71,14 +72,17 @@ SESSION_COLUMNS = (
     "provider, profile, session_id, kind, created_at, last_seen_at, status, label, extra"
 )
 AUDIT_COLUMNS = "time_utc, os_user, provider, profile, operation, targets, outcome, request_id"
+# How many of the newest entries a text filter's page is first looked for in (see audit_page).
+RECENT_WINDOW = 20_000
 # How this backend's SQL spells the shared filters (app.store).
 DIALECT = SqlDialect(
     mark="%s",
     like="ILIKE",
     target_elements="json_array_elements_text(audit.targets::json) AS t(value)",
-    # The trigram index of revision 0002 (its expression, exactly); backslash is ILIKE's
-    # default escape, so the pattern is the filter's own.
-    audit_text_index=lambda text: (f"{AUDIT_SEARCH_TEXT} ILIKE %s", [like_contains(text)]),
+    # The trigram index of revision 0002 over the stored search text: exact for a text
+    # without a line break. Backslash is ILIKE's default escape, as in the filter's patterns.
+    audit_text_index=lambda text: (f"{AUDIT_SEARCH_COLUMN} ILIKE %s", [like_contains(text)]),
+    audit_text_index_exact=True,
 )
 CASE_COLUMNS = (
     "reference, state, tags, keep_photos, created_at, updated_at, closed_at, photos_erased_at, "
@@ -568,11 +572,34 @@ class PostgresStore(Store):
         offset: int = 0,
         limit: int = 200,
     ) -> list[AuditEntry]:
+        """One page of matching entries, newest first.
+
+        The planner reads a text filter's page by walking the id index backwards, which is
+        quick when matches are spread through the trail and crosses most of it when they are
+        old (a case id from last year: 0.55 s at 1,000,000 entries). So the newest entries are
+        tried first, within a bounded window; when they do not fill the page, the matches are
+        collected through the trigram index and sorted.
+        """
+        text = (text or "").strip()
         clause, args = audit_filter(provider, text, DIALECT)
+        if len(text) < TEXT_INDEX_MIN_CHARS:
+            rows = self._audit_rows(
+                f"SELECT {AUDIT_COLUMNS} FROM audit{clause} ORDER BY id DESC LIMIT %s OFFSET %s",
+                [*args, limit, offset],
+            )
+            return [_audit_entry(r) for r in rows]
+        window = max(RECENT_WINDOW, 4 * (offset + limit))
         rows = self._audit_rows(
-            f"SELECT {AUDIT_COLUMNS} FROM audit{clause} ORDER BY id DESC LIMIT %s OFFSET %s",
-            [*args, limit, offset],
+            f"SELECT {AUDIT_COLUMNS} FROM (SELECT * FROM audit ORDER BY id DESC LIMIT %s) "
+            f"AS audit{clause} ORDER BY id DESC LIMIT %s OFFSET %s",
+            [window, *args, limit, offset],
         )
+        if len(rows) < limit:
+            rows = self._audit_rows(
+                f"WITH hits AS MATERIALIZED (SELECT id, {AUDIT_COLUMNS} FROM audit{clause}) "
+                f"SELECT {AUDIT_COLUMNS} FROM hits ORDER BY id DESC LIMIT %s OFFSET %s",
+                [*args, limit, offset],
+            )
         return [_audit_entry(r) for r in rows]
 
     def audit_head(self) -> tuple[int, str]:

@@ -244,12 +244,11 @@ CREATE TRIGGER cases_change BEFORE INSERT OR UPDATE ON cases
 """
 
 # The audit text filter's index: pg_trgm (a trusted extension, so the database's owner may
-# create it) over the same text the filter searches, targets decoded one per line. The index
-# only narrows; the filter's own condition decides each row (app.store.audit_text_condition).
-# The query must name this exact expression for the planner to use the index.
-AUDIT_SEARCH_TEXT = (
-    "facedesk_audit_search_text(targets, operation, outcome, request_id, os_user, profile)"
-)
+# create it) over a stored column of the text the filter searches, targets decoded one per
+# line, fields one per line. Computed once, when the entry is written (after the chain trigger
+# has set os_user), so neither a query nor an index recheck decodes JSON. A pattern without a
+# line break can only match inside one field, so on this column it is the filter itself.
+AUDIT_SEARCH_COLUMN = "search_text"
 _STEP_2 = f"""
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE OR REPLACE FUNCTION facedesk_audit_search_text(
@@ -260,7 +259,10 @@ CREATE OR REPLACE FUNCTION facedesk_audit_search_text(
     ) || E'\\n' || operation || E'\\n' || outcome || E'\\n' || coalesce(request_id, '')
       || E'\\n' || os_user || E'\\n' || profile
 $$;
-CREATE INDEX IF NOT EXISTS audit_search ON audit USING gin ({AUDIT_SEARCH_TEXT} gin_trgm_ops);
+ALTER TABLE audit ADD COLUMN IF NOT EXISTS {AUDIT_SEARCH_COLUMN} TEXT GENERATED ALWAYS AS (
+    facedesk_audit_search_text(targets, operation, outcome, request_id, os_user, profile)
+) STORED;
+CREATE INDEX IF NOT EXISTS audit_search ON audit USING gin ({AUDIT_SEARCH_COLUMN} gin_trgm_ops);
 """
 
 # version -> SQL that brings version-1 to it.

@@ -7,7 +7,7 @@ every one of them is reachable by scrolling.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -81,6 +81,11 @@ class AuditDialog(QDialog):
         self.filter_timer.setSingleShot(True)
         self.filter_timer.setInterval(FILTER_DELAY_MS)
         self.count_label = QLabel()
+        # As wide as its longest text, so the filter box keeps its width while counting.
+        self.count_label.setMinimumWidth(
+            self.count_label.fontMetrics().horizontalAdvance(f"{QUICK_COUNT:,}+ entries, counting…")
+        )
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         row.addWidget(self.count_label)
         self.refresh_button = QPushButton("Refresh")
         row.addWidget(self.refresh_button)

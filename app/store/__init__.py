@@ -26,6 +26,10 @@ The audit chain's canonical encoding (`canonical_audit_encoding`) is defined onc
 PostgreSQL trigger computes the same bytes in SQL, so `app.workflows.audit.verify` recomputes
 either backend's chain the same way. Checkpoints (count + head hash) are written outside the
 database, in the workstation's data folder, at close.
+
+Past ~600 lines because it is one job, the contract both backends keep: the interface, and
+what must be the same on both (the canonical encoding, checkpoints, the filters' SQL, URL and
+password handling), so neither backend can drift from the other.
 """
 
 from __future__ import annotations
@@ -219,27 +223,20 @@ def like_contains(text: str) -> str:
 # The shortest filter text a trigram index can narrow (shorter text has no trigram).
 TEXT_INDEX_MIN_CHARS = 3
 
-# Given the filter text, a condition an index answers that holds for every row the text filter
-# can match (and for few others), with its parameters.
+# Given the filter text (at least TEXT_INDEX_MIN_CHARS, no line break), a condition an index
+# answers that is the text filter itself, with its parameters.
 TextIndex = Callable[[str], tuple[str, list[str]]]
 
 
 def audit_text_condition(
-    text: str,
-    *,
-    mark: str,
-    like: str,
-    elements: str,
-    index: TextIndex | None = None,
-    index_exact: bool = False,
+    text: str, *, mark: str, like: str, elements: str, index: TextIndex | None = None
 ) -> tuple[str, list[str]]:
     """The audit text filter as one SQL condition and its parameters, in a backend's dialect.
 
     `mark` is the placeholder ("?", "%s"), `like` the case-insensitive operator, `elements` a
     FROM item yielding each decoded target of the row as `value`, `index` the backend's
-    trigram index over the same text, which narrows the rows to test when `text` is long
-    enough (a full scan of a 1,000,000-entry trail takes about a quarter of a second), and
-    with `index_exact` decides them alone when `text` has no line break.
+    trigram index over the same text, used when `text` is long enough and has no line break
+    (a full scan of a 1,000,000-entry trail takes about a quarter of a second).
 
     Targets are stored as a JSON array, so in general only a match on a decoded element is
     exact (a raw match would find "t" in the escape of a tab, "," between elements), and
@@ -248,11 +245,8 @@ def audit_text_condition(
     that JSON has no backslash (no escapes: the usual ASCII ids) the string is the element
     itself, so the raw match is exact and only rows with escapes are decoded.
     """
-    narrowed: tuple[str, list[str]] | None = None
-    if index is not None and len(text) >= TEXT_INDEX_MIN_CHARS:
-        narrowed = index(text)
-        if index_exact and "\n" not in text:
-            return narrowed
+    if index is not None and len(text) >= TEXT_INDEX_MIN_CHARS and "\n" not in text:
+        return index(text)
     pattern = like_contains(text)
     test = f"{like} {mark} ESCAPE '\\'"
     element = f"EXISTS (SELECT 1 FROM {elements} WHERE value {test})"
@@ -264,10 +258,7 @@ def audit_text_condition(
         matches, args = [element], [pattern]
     matches += [f"{column} {test}" for column in AUDIT_FILTER_COLUMNS]
     args += [pattern] * len(AUDIT_FILTER_COLUMNS)
-    condition = "(" + " OR ".join(matches) + ")"
-    if narrowed is not None:
-        return f"({narrowed[0]} AND {condition})", narrowed[1] + args
-    return condition, args
+    return "(" + " OR ".join(matches) + ")", args
 
 
 # What the registry's free-text filter searches (case-insensitive substring).
@@ -281,9 +272,7 @@ class SqlDialect:
     mark: str  # the parameter placeholder
     like: str  # the case-insensitive LIKE
     target_elements: str  # a FROM item yielding each decoded audit target as `value`
-    audit_text_index: TextIndex | None = None  # narrows the audit text filter (None: a scan)
-    # The index's condition alone is the filter, for a text without a line break.
-    audit_text_index_exact: bool = False
+    audit_text_index: TextIndex | None = None  # the audit text filter by an index (None: a scan)
 
 
 def filter_clause(
@@ -326,7 +315,6 @@ def audit_filter(
             like=dialect.like,
             elements=dialect.target_elements,
             index=dialect.audit_text_index,
-            index_exact=dialect.audit_text_index_exact,
         )
         if text
         else None

@@ -82,7 +82,6 @@ DIALECT = SqlDialect(
     # The trigram index of revision 0002 over the stored search text: exact for a text
     # without a line break. Backslash is ILIKE's default escape, as in the filter's patterns.
     audit_text_index=lambda text: (f"{AUDIT_SEARCH_COLUMN} ILIKE %s", [like_contains(text)]),
-    audit_text_index_exact=True,
 )
 CASE_COLUMNS = (
     "reference, state, tags, keep_photos, created_at, updated_at, closed_at, photos_erased_at, "

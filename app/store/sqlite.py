@@ -58,6 +58,8 @@ from app.store.migrations.sqlite import (
     SCHEMA_VERSION,
 )
 
+log = logging.getLogger(__name__)
+
 # Columns the paged queries read, by name: the tables may gain columns (e.g. audit hash chains).
 SESSION_COLUMNS = (
     "provider",
@@ -80,8 +82,6 @@ AUDIT_COLUMNS = (
     "outcome",
     "request_id",
 )
-log = logging.getLogger(__name__)
-
 # How this backend's SQL spells the shared filters (app.store).
 DIALECT = SqlDialect(mark="?", like="LIKE", target_elements="json_each(audit.targets)")
 
@@ -750,9 +750,10 @@ class SqliteStore(Store):
         """One page of matching audit entries, newest first (rare matches read by id)."""
         text = (text or "").strip()
         columns = ", ".join(AUDIT_COLUMNS)
+        indexed = self._searches_index(text)
         with self._lock:
-            known = self._known_matches("audit", (provider, text))
-            if self._searches_index(text):
+            known = None if indexed else self._known_matches("audit", (provider, text))
+            if indexed:
                 source, args = self._indexed_audit_source(provider, text)
                 query = f"SELECT {columns}{source} ORDER BY hits.hit DESC LIMIT ? OFFSET ?"
                 rows = self._db.execute(query, [*args, limit, offset])
